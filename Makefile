@@ -1,0 +1,59 @@
+# pinnlab — the two set-up commands are `make workbook` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+MODE   ?= quick
+DEVICE ?= auto
+ONLY   ?=
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: all venv install test test-unit test-notebooks test-browser workbook figures lab bench clean strip
+
+all: test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch: keep one that is already importable (a CUDA build you installed first),
+# else the pinned CPU wheel, never a multi-GB CUDA build by accident.
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml
+	@if $(PY) -c "import torch" 2>/dev/null; then \
+	  echo "using the installed torch $$($(PY) -c 'import torch; print(torch.__version__)')"; \
+	else \
+	  echo "installing $(TORCH_PIN) (CPU)"; $(PY) -m pip install -q "$(TORCH_PIN)"; \
+	fi
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $@
+
+venv install: $(VENV)/.installed
+
+test: $(VENV)/.installed
+	PINNLAB_MODE=quick $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest tests -q
+
+test-notebooks: $(VENV)/.installed
+	PINNLAB_MODE=quick $(PY) -m pytest notebooks --nbval-lax --nbval-current-env -q
+
+test-browser: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[browser]"
+	$(PY) -m pytest tests/browser -q
+
+workbook: $(VENV)/.installed
+	$(PY) -m pinnlab workbook --mode $(MODE) --device $(DEVICE) $(if $(ONLY),--only $(ONLY))
+
+figures: $(VENV)/.installed
+	$(PY) -m pinnlab figures --mode $(if $(filter quick,$(MODE)),medium,$(MODE)) --device $(DEVICE) $(if $(ONLY),--only $(ONLY))
+
+lab: $(VENV)/.installed
+	$(PY) -m jupyterlab notebooks
+
+bench: $(VENV)/.installed
+	$(PY) -m pinnlab bench
+
+strip: $(VENV)/.installed
+	$(PY) -m nbstripout --keep-metadata-keys cell.metadata.tags cell.metadata.jupyter notebooks/*.ipynb
+
+clean:
+	rm -rf build .pytest_cache

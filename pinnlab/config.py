@@ -1,0 +1,159 @@
+"""Run configuration: preset, seed, device, dtype, threads and output paths.
+
+Every notebook starts with ``cfg = pinnlab.setup(mode=MODE, seed=SEED, device=DEVICE)``
+and takes its sizes from ``cfg.pick(quick=..., medium=..., full=...)``, so the code
+path is the same in every preset and only the sizes change.
+"""
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+MODES = ("quick", "medium", "full")
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+#: Repository root (the folder that holds ``pinnlab/``).
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _check_choice(name: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; allowed values are {', '.join(map(repr, allowed))}")
+
+
+@dataclass
+class Config:
+    """The run settings passed to every experiment and trainer.
+
+    Attributes:
+        mode: preset name, one of ``"quick"`` (CI), ``"medium"`` (about an hour per
+            notebook on 2 CPU cores) or ``"full"`` (the papers' set-up).
+        seed: seed for torch, numpy and ``random``.
+        device: torch device the models train on.
+        dtype: default floating dtype of models and sampled points.
+        compile: wrap the loss step in ``torch.compile`` where that pays off.
+        progress: show tqdm progress bars.
+    """
+
+    mode: str = "quick"
+    seed: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    dtype: torch.dtype = torch.float32
+    compile: bool = False
+    progress: bool = True
+
+    def pick(self, quick: Any, full: Any, medium: Any = None) -> Any:
+        """Return the value for the current preset (``medium`` defaults to ``full``)."""
+        if self.mode == "quick":
+            return quick
+        if self.mode == "medium":
+            return full if medium is None else medium
+        return full
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """A CPU ``torch.Generator`` seeded with ``seed + offset`` (reproducible sampling)."""
+        return torch.Generator().manual_seed(self.seed + offset)
+
+    def results_dir(self, name: str) -> Path:
+        """Where an experiment stores its results for this preset.
+
+        ``figures/<name>/<mode>/`` for medium and full (committed), ``build/results/quick/<name>/``
+        for quick (git-ignored). Overridable with ``PINNLAB_RESULTS`` (tests use it).
+        """
+        base = os.environ.get("PINNLAB_RESULTS")
+        if base:
+            path = Path(base) / self.mode / name
+        elif self.mode == "quick":
+            path = ROOT / "build" / "results" / "quick" / name
+        else:
+            path = ROOT / "figures" / name / self.mode
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def describe(self) -> dict:
+        """Provenance for ``metrics.json``: preset, device name, torch version, commit, seed."""
+        if self.device.type == "cuda":
+            device_name = torch.cuda.get_device_name(self.device)
+        else:
+            device_name = f"cpu ({torch.get_num_threads()} threads)"
+        return {
+            "preset": self.mode,
+            "device": device_name,
+            "torch": torch.__version__,
+            "commit": git_commit(),
+            "seed": self.seed,
+        }
+
+
+def git_commit() -> str:
+    """The current git commit of the repository, or ``"unknown"`` outside a checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _configure_threads() -> None:
+    """Give torch all cores and keep BLAS/OpenMP pools of numpy/SciPy from spinning against it."""
+    n = os.cpu_count() or 1
+    torch.set_num_threads(n)
+    try:  # numpy/SciPy's BLAS shares the cores with torch: keep its pool passive
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n, user_api="blas")
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        pass
+
+
+def setup(
+    mode: str = "quick",
+    seed: int = 0,
+    device: str = "auto",
+    dtype: str = "float32",
+    compile: bool = False,
+    progress: bool = True,
+) -> Config:
+    """Create the run configuration and seed every generator.
+
+    Args:
+        mode: ``"quick"``, ``"medium"`` or ``"full"``. The environment variable
+            ``PINNLAB_MODE``, when set, overrides it (nbval runs use that).
+        seed: integer seed.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``.
+        dtype: ``"float32"`` (default) or ``"float64"``.
+        compile: use ``torch.compile`` for training steps where supported.
+        progress: show progress bars.
+
+    Raises:
+        ValueError: for an unknown mode, device or dtype.
+    """
+    mode = os.environ.get("PINNLAB_MODE", mode)
+    _check_choice("mode", mode, MODES)
+    _check_choice("device", device, DEVICES)
+    _check_choice("dtype", dtype, tuple(DTYPES))
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch.cuda.is_available() is False; use 'auto' or 'cpu'")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    _configure_threads()
+    seed_everything(int(seed))
+    return Config(mode=mode, seed=int(seed), device=torch.device(device), dtype=DTYPES[dtype],
+                  compile=bool(compile), progress=bool(progress))
