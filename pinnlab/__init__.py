@@ -1,5 +1,16 @@
-"""pinnlab — physics-informed neural networks for parameterized PDEs, as a workbook."""
+"""pinnlab — physics-informed neural networks for parameterized PDEs, as a workbook.
+
+Public API::
+
+    cfg = pinnlab.setup(mode="quick", seed=0, device="auto")
+    pde = pinnlab.pdes.Kovasznay(Re=40)
+    model = pinnlab.models.MLP([2, 64, 64, 3])
+    result = pinnlab.train.fit(model, pde, cfg)
+"""
+from . import engine, metrics, models, pdes, train  # noqa: I001
 from .config import Config, setup
+from . import exercises, experiments, plot, widgets
 
 __version__ = "0.1.0"
-__all__ = ["Config", "setup"]
+__all__ = ["Config", "setup", "engine", "exercises", "experiments", "metrics", "models", "pdes", "plot",
+           "train", "widgets"]

@@ -1,0 +1,112 @@
+"""Saving, reloading and resuming experiment results.
+
+An experiment writes into ``cfg.results_dir(name)``: small JSON files, ``.pt`` state dicts
+(loaded with ``weights_only=True``), trainer checkpoints while it runs, and at the end a
+``metrics.json`` with provenance (preset, device, torch version, commit, seed, wall time).
+A second call with the same preset and seed reloads instead of recomputing; a killed run
+resumes from its checkpoints.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+
+from ..config import Config
+from ..train import FitResult, _save_atomic, fit
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().tolist()
+    return obj
+
+
+class Store:
+    """Files of one experiment for one preset and seed."""
+
+    def __init__(self, cfg: Config, name: str):
+        self.cfg = cfg
+        self.name = name
+        self.dir: Path = cfg.results_dir(name) / f"seed{cfg.seed}" if cfg.seed else cfg.results_dir(name)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._t0 = time.perf_counter()
+
+    def path(self, fname: str) -> Path:
+        return self.dir / fname
+
+    # json -----------------------------------------------------------------
+    def save_json(self, key: str, obj: Any) -> None:
+        tmp = self.path(key + ".json.tmp")
+        tmp.write_text(json.dumps(_jsonable(obj), indent=1))
+        tmp.replace(self.path(key + ".json"))
+
+    def load_json(self, key: str) -> Optional[Any]:
+        p = self.path(key + ".json")
+        return json.loads(p.read_text()) if p.exists() else None
+
+    # tensors --------------------------------------------------------------
+    def save_state(self, key: str, state: dict) -> None:
+        _save_atomic({k: v.detach().cpu() for k, v in state.items()}, self.path(key + ".pt"))
+
+    def load_state(self, key: str) -> Optional[dict]:
+        p = self.path(key + ".pt")
+        return torch.load(p, map_location="cpu", weights_only=True) if p.exists() else None
+
+    def save_arrays(self, key: str, **arrays: np.ndarray) -> None:
+        tmp = self.path(key + ".tmp.npz")
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(self.path(key + ".npz"))
+
+    def load_arrays(self, key: str) -> Optional[dict[str, np.ndarray]]:
+        p = self.path(key + ".npz")
+        if not p.exists():
+            return None
+        with np.load(p) as f:
+            return {k: f[k] for k in f.files}
+
+    # training -------------------------------------------------------------
+    def fit(self, key: str, model: torch.nn.Module, pde, **fit_kwargs) -> FitResult:
+        """Train once and cache: reload ``key.pt`` + ``key.json`` when present, else
+        :func:`pinnlab.train.fit` with a checkpoint at ``key.ckpt`` (so a killed run resumes)."""
+        state, saved = self.load_state(key), self.load_json(key)
+        if state is not None and saved is not None:
+            model.load_state_dict(state)
+            model.to(self.cfg.device, self.cfg.dtype)
+            return FitResult(**saved)
+        res = fit(model, pde, self.cfg, checkpoint=self.path(key + ".ckpt"), **fit_kwargs)
+        self.save_state(key, model.state_dict())
+        self.save_json(key, res.__dict__)
+        self.path(key + ".ckpt").unlink(missing_ok=True)
+        return res
+
+    def cached(self, key: str, compute: Callable[[], dict]) -> dict:
+        """JSON-cached result of ``compute()``."""
+        out = self.load_json(key)
+        if out is None:
+            out = compute()
+            self.save_json(key, out)
+        return out
+
+    # provenance -----------------------------------------------------------
+    def write_metrics(self, results: dict, wall_time_s: Optional[float] = None) -> dict:
+        """Write ``metrics.json`` (keeps the first run's wall time when results were reloaded)."""
+        old = self.load_json("metrics") or {}
+        wall = wall_time_s if wall_time_s is not None else time.perf_counter() - self._t0
+        meta = {**self.cfg.describe(), "wall_time_s": old.get("wall_time_s", wall), "results": results}
+        if old and old.get("results") == _jsonable(results):
+            meta["commit"] = old.get("commit", meta["commit"])
+        self.save_json("metrics", meta)
+        return meta

@@ -1,0 +1,98 @@
+"""Figure helpers with one consistent style: solution / reference / error panels, loss curves."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .config import ROOT
+
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 130,
+    "axes.grid": False,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "image.cmap": "viridis",
+}
+plt.rcParams.update(STYLE)
+
+def field_panels(
+    fields: Sequence[np.ndarray],
+    titles: Sequence[str],
+    extent: Sequence[float],
+    labels: tuple[str, str] = ("x", "t"),
+    error_index: Optional[Sequence[int]] = None,
+    suptitle: Optional[str] = None,
+    axes=None,
+):
+    """Side-by-side colour maps of 2D fields (indexed ``[row=vertical, col=horizontal]``).
+
+    Args:
+        fields: arrays ``[n_vertical, n_horizontal]``.
+        titles: one per field.
+        extent: ``(h_lo, h_hi, v_lo, v_hi)`` in the units of the coordinates.
+        labels: horizontal and vertical axis labels.
+        error_index: indices of fields drawn with a separate "magma" colour scale
+            (errors); the others share one colour scale.
+    Returns:
+        the matplotlib figure.
+    """
+    error_index = set(error_index or [])
+    n = len(fields)
+    if axes is None:
+        fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 2.8), constrained_layout=True)
+    else:
+        fig = axes[0].figure
+    axes = np.atleast_1d(axes)
+    shared = [f for i, f in enumerate(fields) if i not in error_index]
+    vmin = min(float(np.min(f)) for f in shared) if shared else None
+    vmax = max(float(np.max(f)) for f in shared) if shared else None
+    for i, (ax, f, title) in enumerate(zip(axes, fields, titles)):
+        kw = {"cmap": "magma"} if i in error_index else {"vmin": vmin, "vmax": vmax}
+        im = ax.imshow(f, origin="lower", extent=extent, aspect="auto", **kw)
+        ax.set_title(title)
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
+        fig.colorbar(im, ax=ax, shrink=0.85)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    return fig
+
+def solution_panels(pred: np.ndarray, ref: np.ndarray, extent, labels=("x", "t"), name="u", suptitle=None, axes=None):
+    """Prediction, reference and |error| maps of one field."""
+    return field_panels([pred, ref, np.abs(pred - ref)], [f"PINN {name}", f"reference {name}", f"|error| {name}"],
+                        extent, labels, error_index=[2], suptitle=suptitle, axes=axes)
+
+def loss_curves(history: dict, ax=None, title: str = "training loss", terms=("loss", "residual", "ic", "bc")):
+    """Semilog-y curves of each recorded loss term (and validation and L-BFGS, if present)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3.2), constrained_layout=True)
+    for k in terms:
+        if history.get(k):
+            ax.semilogy(history["epoch"], history[k], label=k, lw=1)
+    if history.get("val_loss"):
+        ax.semilogy(history["val_epoch"], history["val_loss"], "k--", lw=0.8, label="validation")
+    if history.get("lbfgs_loss"):
+        ax.semilogy(history["lbfgs_epoch"], history["lbfgs_loss"], "r-", lw=1.2, label="L-BFGS")
+    ax.set_xlabel("epoch (L-BFGS: iteration after Adam)")
+    ax.set_ylabel("mean squared term")
+    ax.set_title(title)
+    ax.legend()
+    return ax.figure
+
+def save(fig, name: str, cfg, folder: str) -> Optional[Path]:
+    """Save ``fig`` as ``figures/<folder>/<name>.png`` for medium/full presets, else ``build/figures``.
+
+    Returns the path written.
+    """
+    base = ROOT / ("figures" if cfg.mode != "quick" else "build/figures") / folder
+    base.mkdir(parents=True, exist_ok=True)
+    path = base / f"{name}.png"
+    fig.savefig(path, bbox_inches="tight")
+    return path

@@ -1,0 +1,132 @@
+"""Slider panels built from a pure ``compute(**values) -> data`` and a ``draw(data) -> Figure``.
+
+Keeping the two apart means the physics behind a slider is testable without a browser
+(set ``slider.value``, read ``panel.data``) and the drawing can be reused for the static
+figure that precedes every panel.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import display
+
+from .pdes import Burgers1D, Kovasznay
+
+
+class Panel:
+    """Sliders + an output area redrawn by ``draw(compute(**slider values))``.
+
+    Args:
+        compute: pure function of the slider values returning a dict of arrays.
+        draw: function of that dict returning a matplotlib figure.
+        sliders: ``{name: ipywidget}``; each gets the CSS class ``pinnlab-slider-<name>``.
+        css: CSS class of the output area (browser tests find it by this name).
+
+    Attributes:
+        data: the latest ``compute`` result (tests read it after setting ``slider.value``).
+        widget: the ``VBox`` to display.
+    """
+
+    def __init__(self, compute: Callable[..., dict], draw: Callable[[dict], "plt.Figure"],
+                 sliders: dict[str, W.ValueWidget], css: str = "pinnlab-panel"):
+        self.compute, self.draw, self.sliders = compute, draw, sliders
+        self.out = W.Output()
+        self.out.add_class(css)
+        for name, s in sliders.items():
+            s.add_class(f"pinnlab-slider-{name}")
+            s.observe(self._changed, names="value")
+        self.widget = W.VBox([W.HBox(list(sliders.values())), self.out])
+        self.data: dict = {}
+        self.update()
+
+    def values(self) -> dict:
+        return {k: s.value for k, s in self.sliders.items()}
+
+    def _changed(self, _change) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Recompute and redraw."""
+        self.data = self.compute(**self.values())
+        fig = self.draw(self.data)
+        with self.out:
+            self.out.clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+def slider(description: str, value: float, lo: float, hi: float, step: float, slow: bool = True, fmt: str = ".3g"):
+    """A ``FloatSlider``; ``slow=True`` redraws on release only (``continuous_update=False``)."""
+    return W.FloatSlider(value=value, min=lo, max=hi, step=step, description=description,
+                         continuous_update=not slow, readout_format=fmt,
+                         style={"description_width": "initial"}, layout=W.Layout(width="340px"))
+
+
+# ---------------------------------------------------------------------------- notebook 01
+def _residual_norm(model: torch.nn.Module, pde, points: torch.Tensor) -> np.ndarray:
+    p = next(model.parameters())
+    x = points.to(p.device, p.dtype)
+    with torch.no_grad():
+        r = pde.residual_from_jet(model.jet(x, pde.spec), x)
+    return r.norm(dim=-1).double().cpu().numpy()
+
+
+def kovasznay_residual(model: torch.nn.Module, Re: float, n: int = 61) -> dict:
+    """Exact Kovasznay ``u`` at ``Re`` and the residual norm of ``model`` for that ``Re``.
+
+    Returns ``{"Re", "extent", "u_exact" [n, n] (rows = y), "residual" [n, n], "max_residual"}``.
+    """
+    pde = Kovasznay(Re)
+    pts, shape = pde.grid(n)
+    u = pde.solution(pts)[:, 0].numpy().reshape(shape).T
+    r = _residual_norm(model, pde, pts).reshape(shape).T
+    (x0, x1), (y0, y1) = pde.domain.values()
+    return {"Re": Re, "extent": (x0, x1, y0, y1), "u_exact": u, "residual": r, "max_residual": float(r.max())}
+
+
+def burgers_residual(model: torch.nn.Module, u0: np.ndarray, nu: float, n_x: int = 128) -> dict:
+    """Reference 1D Burgers solution for IC ``u0`` at viscosity ``nu`` and ``model``'s residual for that ν.
+
+    Returns ``{"nu", "extent", "u_ref" [101, n_x] (rows = t), "residual" [101, n_x], "max_residual"}``.
+    """
+    pde = Burgers1D(u0, nu=nu)
+    x, t, U = pde.reference_grid()
+    X, T = np.meshgrid(x, t)
+    pts = torch.tensor(np.stack([X.ravel(), T.ravel()], 1))
+    r = _residual_norm(model, pde, pts).reshape(U.shape)
+    return {"nu": nu, "extent": (0.0, 1.0, 0.0, 1.0), "u_ref": U, "residual": r, "max_residual": float(r.max())}
+
+
+def draw_reference_and_residual(data: dict, ref_key: str, title: str, labels=("x", "t")) -> "plt.Figure":
+    """Two panels: the reference/exact field and log10 of the network's residual."""
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.0), constrained_layout=True)
+    im = axes[0].imshow(data[ref_key], origin="lower", extent=data["extent"], aspect="auto")
+    axes[0].set_title(f"exact / reference u, {title}")
+    fig.colorbar(im, ax=axes[0])
+    im = axes[1].imshow(np.log10(data["residual"] + 1e-12), origin="lower", extent=data["extent"],
+                        aspect="auto", cmap="magma", vmin=-4, vmax=1)
+    axes[1].set_title(f"log10 |residual| of the trained PINN (max {data['max_residual']:.2g})")
+    fig.colorbar(im, ax=axes[1])
+    for ax in axes:
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
+    return fig
+
+
+def pinn_basics_panel(result) -> dict[str, Panel]:
+    """Notebook 01's panels: Re → Kovasznay, ν → 1D Burgers (reference and residual)."""
+    kov = Panel(lambda Re: kovasznay_residual(result.kovasznay_model, Re),
+                lambda d: draw_reference_and_residual(d, "u_exact", f"Re = {d['Re']:.0f}", ("x", "y")),
+                {"Re": slider("Re (trained at 40)", 40.0, 10.0, 120.0, 5.0)}, css="pinnlab-panel-kovasznay")
+    u0 = result.burgers.u0
+    bur = Panel(lambda nu: burgers_residual(result.burgers_model, u0, nu),
+                lambda d: draw_reference_and_residual(d, "u_ref", f"ν = {d['nu']:.3f}"),
+                {"nu": slider("ν (trained at 0.01)", 0.01, 0.002, 0.05, 0.002)}, css="pinnlab-panel-burgers")
+    return {"kovasznay": kov, "burgers": bur}
