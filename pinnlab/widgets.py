@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from IPython.display import display
 
+from .models import EngineModel
 from .pdes import Burgers1D, Kovasznay
 
 
@@ -73,8 +74,11 @@ def slider(description: str, value: float, lo: float, hi: float, step: float, sl
 def _residual_norm(model: torch.nn.Module, pde, points: torch.Tensor) -> np.ndarray:
     p = next(model.parameters())
     x = points.to(p.device, p.dtype)
-    with torch.no_grad():
-        r = pde.residual_from_jet(model.jet(x, pde.spec), x)
+    if isinstance(model, EngineModel):  # forward-propagated derivatives need no graph
+        with torch.no_grad():
+            r = pde.residual_from_jet(model.jet(x, pde.spec), x)
+    else:
+        r = pde.residual(model, x).detach()
     return r.norm(dim=-1).double().cpu().numpy()
 
 
