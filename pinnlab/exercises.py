@@ -14,7 +14,7 @@ import torch
 
 from .engine import DerivSpec, jet_autograd
 from .models import MLP
-from .pdes import Burgers1D, Kovasznay, grf, kovasznay_lambda
+from .pdes import Burgers1D, grf, kovasznay_lambda
 
 OK = "✅ Correct"
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from pinnlab.engine import Jet
-from pinnlab.pdes.burgers1d import Burgers1D, cole_hopf, grf, grf_std, solve_burgers_spectral
+from pinnlab.pdes.burgers1d import Burgers1D
+from pinnlab.pdes.burgers_spectral import cole_hopf, grf, grf_std, solve_burgers_spectral
 
 N = 128
 NU = 0.01

@@ -5,7 +5,8 @@ Coordinate order of ``points``: ``(x, t)`` for :class:`Burgers1D` and :class:`CD
 :class:`Burgers2D`.
 """
 from .base import PDE, check_param
-from .burgers1d import Burgers1D, cole_hopf, grf, solve_burgers_spectral
+from .burgers1d import Burgers1D
+from .burgers_spectral import cole_hopf, grf, solve_burgers_spectral
 from .burgers2d import Burgers2D
 from .cdr import CDR
 from .helmholtz import Helmholtz
