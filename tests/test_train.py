@@ -109,7 +109,8 @@ def test_autograd_fallback_for_plain_modules(cfg):
     assert res.history["loss"][-1] < res.history["loss"][0]
 
 
-def test_bad_arguments(cfg):
+def test_bad_arguments(cfg, monkeypatch):
+    monkeypatch.delenv("PINNLAB_MODE", raising=False)
     pde = CDR(beta=1.0)
     with pytest.raises(ValueError, match="residual, ic, bc"):
         fit(_small(pde, cfg), pde, cfg, epochs=1, weights={"physics": 1.0})
@@ -123,6 +124,9 @@ def test_pick_and_env_override(monkeypatch):
     monkeypatch.setenv("PINNLAB_MODE", "medium")
     cfg = pinnlab.setup("full", progress=False)
     assert cfg.mode == "medium" and cfg.pick(quick=1, full=3) == 3 and cfg.pick(quick=1, medium=2, full=3) == 2
+    monkeypatch.setenv("PINNLAB_MODE", "huge")
+    with pytest.raises(ValueError, match="PINNLAB_MODE"):
+        pinnlab.setup("quick")
 
 
 def test_metrics():

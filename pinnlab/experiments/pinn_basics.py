@@ -36,6 +36,9 @@ def schedule(cfg: Config) -> dict:
         "patience": cfg.pick(quick=None, medium=1000, full=1000),
         "lbfgs_iters": cfg.pick(quick=200, medium=2000, full=5000),
         "val_every": cfg.pick(quick=50, medium=100, full=100),
+        "checkpoint_every": cfg.pick(quick=250, medium=500, full=500),
+        "burgers_collocation": cfg.pick(quick=1000, medium=10000, full=10000),
+        "kovasznay_collocation": cfg.pick(quick=1000, medium=2601, full=2601),
     }
 
 
@@ -105,11 +108,11 @@ def pinn_basics(cfg: Config) -> PinnBasics:
     store = Store(cfg, NAME)
     sch = schedule(cfg)
     common = dict(epochs=sch["epochs"], decay_every=sch["decay_every"], patience=sch["patience"],
-                  val_every=sch["val_every"], desc="")
+                  val_every=sch["val_every"], checkpoint_every=sch["checkpoint_every"], desc="")
 
     # 1D Burgers, one GRF task
     burgers = Burgers1D(grf(1, 128, seed=cfg.seed)[0], nu=0.01)
-    n_col = cfg.pick(quick=1000, medium=10000, full=10000)
+    n_col = sch["burgers_collocation"]
     pts = sample_points(burgers, n_col, 128, 256, cfg.generator(10), cfg.dtype)
     val = sample_points(burgers, n_col, 128, 256, cfg.generator(11), cfg.dtype)
     bmodel = MLP(base_widths(2, 1), generator=cfg.generator(12))
@@ -118,7 +121,7 @@ def pinn_basics(cfg: Config) -> PinnBasics:
 
     # Kovasznay: Adam, then L-BFGS from the Adam state
     kov = Kovasznay(40.0)
-    n_col = cfg.pick(quick=1000, medium=2601, full=2601)
+    n_col = sch["kovasznay_collocation"]
     pts = sample_points(kov, n_col, 0, 320, cfg.generator(20), cfg.dtype)
     val = sample_points(kov, n_col, 0, 320, cfg.generator(21), cfg.dtype)
     kadam = MLP(base_widths(2, 3), generator=cfg.generator(22))
@@ -126,7 +129,7 @@ def pinn_basics(cfg: Config) -> PinnBasics:
     kmodel = MLP(base_widths(2, 3)).to(cfg.device, cfg.dtype)
     kmodel.load_state_dict(kadam.state_dict())
     kl = store.fit("kovasznay_lbfgs", kmodel, kov, points=pts, val_points=val, epochs=0,
-                   lbfgs_iters=sch["lbfgs_iters"], desc="Kovasznay")
+                   lbfgs_iters=sch["lbfgs_iters"], desc="Kovasznay L-BFGS")
 
     results = {
         "schedule": sch,
