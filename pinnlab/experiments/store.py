@@ -79,16 +79,20 @@ class Store:
 
     # training -------------------------------------------------------------
     def fit(self, key: str, model: torch.nn.Module, pde, **fit_kwargs) -> FitResult:
-        """Train once and cache: reload ``key.pt`` + ``key.json`` when present, else
-        :func:`pinnlab.train.fit` with a checkpoint at ``key.ckpt`` (so a killed run resumes)."""
+        """Train once and cache: reload ``key.pt`` + ``key.json`` when present and trained with the
+        same settings, else :func:`pinnlab.train.fit` with a checkpoint at ``key.ckpt`` (so a
+        killed run resumes). The settings compared are the scalar ``fit_kwargs`` and the PDE."""
+        settings = {k: v for k, v in fit_kwargs.items() if isinstance(v, (int, float, str, bool, type(None)))}
+        settings["pde"] = repr(pde)
         state, saved = self.load_state(key), self.load_json(key)
-        if state is not None and saved is not None:
+        stored = saved.pop("settings", settings) if saved is not None else None  # older files carry none
+        if state is not None and saved is not None and stored == settings:
             model.load_state_dict(state)
             model.to(self.cfg.device, self.cfg.dtype)
             return FitResult(**saved)
         res = fit(model, pde, self.cfg, checkpoint=self.path(key + ".ckpt"), **fit_kwargs)
         self.save_state(key, model.state_dict())
-        self.save_json(key, res.__dict__)
+        self.save_json(key, {**res.__dict__, "settings": settings})
         self.path(key + ".ckpt").unlink(missing_ok=True)
         return res
 
@@ -105,8 +109,10 @@ class Store:
         """Write ``metrics.json`` (keeps the first run's wall time when results were reloaded)."""
         old = self.load_json("metrics") or {}
         wall = wall_time_s if wall_time_s is not None else time.perf_counter() - self._t0
-        meta = {**self.cfg.describe(), "wall_time_s": old.get("wall_time_s", wall), "results": results}
-        if old and old.get("results") == _jsonable(results):
+        same = bool(old) and old.get("results") == _jsonable(results)
+        meta = {**self.cfg.describe(), "wall_time_s": old.get("wall_time_s", wall) if same else wall,
+                "results": results}
+        if same:
             meta["commit"] = old.get("commit", meta["commit"])
         self.save_json("metrics", meta)
         return meta
