@@ -27,18 +27,27 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml
 
 venv install: $(VENV)/.installed
 
+# Unit tests + every notebook under nbval (quick preset, caches results in build/results/quick),
+# then the browser test when Debian's Chromium is installed (it reuses those cached results).
 test: $(VENV)/.installed
-	PINNLAB_MODE=quick $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+	PINNLAB_MODE=quick $(PY) -m pytest tests notebooks --ignore=tests/browser --nbval-lax --nbval-current-env -p no:cacheprovider
+	@if [ -x /usr/bin/chromium ]; then \
+	  $(MAKE) --no-print-directory test-browser; \
+	else \
+	  echo "*** browser test skipped: /usr/bin/chromium not found (apt-get install -y chromium) ***"; \
+	fi
 
 test-unit: $(VENV)/.installed
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests --ignore=tests/browser -q
 
 test-notebooks: $(VENV)/.installed
 	PINNLAB_MODE=quick $(PY) -m pytest notebooks --nbval-lax --nbval-current-env -q
 
+# Sliders of every notebooks/NN_*.ipynb in headless Chromium (/usr/bin/chromium, never `playwright install`);
+# screenshots in build/screenshots/.
 test-browser: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[browser]"
-	$(PY) -m pytest tests/browser -q
+	@$(PY) -c "import playwright, PIL" 2>/dev/null || $(PY) -m pip install -q -e ".[browser]"
+	PINNLAB_MODE=quick $(PY) -m pytest tests/browser -q -p no:cacheprovider
 
 workbook: $(VENV)/.installed
 	$(PY) -m pinnlab workbook --mode $(MODE) --device $(DEVICE) $(if $(ONLY),--only $(ONLY))
