@@ -123,3 +123,201 @@ def check_kovasznay_lambda(answer: Callable[[float], float]) -> Optional[bool]:
             return _report(False, hint)
     return _report(False, f"λ(40) should be {right[1]:.6f}, you returned {vals[1]:.6f}. "
                           "Plug u = 1 − e^{λx}cos 2πy into the momentum equation, or recall λ = Re/2 − sqrt(Re²/4 + 4π²).")
+
+
+# ----------------------------------------------------------------------------- 02
+_LORA_CASES = [([2, 64, 64, 64, 1], 4), ([3, 20, 30, 2], 3), ([5, 7, 1], 1), ([2, 64, 64, 64, 64, 64, 64, 3], 8)]
+
+
+def check_lora_param_count(answer: Callable) -> Optional[bool]:
+    """Exercise 02.1: ``answer(widths, rank) -> int``, the trainable numbers of a LoRA network.
+
+    ``widths`` lists the layer widths of the base MLP (inputs … outputs); every linear map
+    ``d_in → d_out`` gets ``A`` (``rank × d_in``) and ``B`` (``d_out × rank``); the base
+    weights and the biases are frozen.
+    """
+    if _not_attempted(answer):
+        return None
+    got = []
+    for widths, r in _LORA_CASES:
+        v, err = _call(answer, list(widths), r)
+        if err:
+            return _report(False, err)
+        if _not_attempted(v):
+            return None
+        try:
+            got.append(int(v))
+        except (TypeError, ValueError):
+            return _report(False, f"return an integer, got {type(v).__name__}")
+
+    def each(fn):
+        return [int(fn(list(zip(w[:-1], w[1:])), r)) for w, r in _LORA_CASES]
+
+    right = each(lambda maps, r: r * sum(a + b for a, b in maps))
+    if got == right:
+        return _report(True, f"e.g. {right[3]} per rank-8 task for Paper A's six-layer Kovasznay base "
+                             f"(= 8 × {right[3] // 8}).")
+    wrong = {
+        "you forgot a layer: there are len(widths) − 1 linear maps, the first (inputs → hidden) and the last "
+        "(hidden → outputs) included": [each(lambda maps, r: r * sum(a + b for a, b in maps[1:])),
+                                        each(lambda maps, r: r * sum(a + b for a, b in maps[:-1]))],
+        "you counted biases: they are frozen with W0 (LoRA adapts the weight matrices only), leave them out":
+            [each(lambda maps, r: r * sum(a + b for a, b in maps) + sum(b for _, b in maps)),
+             each(lambda maps, r: r * sum(a + b + 1 for a, b in maps))],
+        "you used d_in · d_out, the size of a full weight matrix; A (r × d_in) and B (d_out × r) hold "
+        "r·d_in + r·d_out numbers": [each(lambda maps, r: r * sum(a * b for a, b in maps)),
+                                     each(lambda maps, r: sum(a * b for a, b in maps))],
+        "that is the whole network's count Σ (d_in + 1)·d_out — but W0 and the biases are frozen; only A and B train":
+            [each(lambda maps, r: sum((a + 1) * b for a, b in maps))],
+        "you added the frozen base weights W0; count only A and B":
+            [each(lambda maps, r: r * sum(a + b for a, b in maps) + sum(a * b for a, b in maps))],
+    }
+    for hint, options in wrong.items():
+        if any(got == w for w in options):
+            return _report(False, hint)
+    return _report(False, f"for widths {_LORA_CASES[0][0]} and rank {_LORA_CASES[0][1]} the count is {right[0]}, "
+                          f"you returned {got[0]}. Sum r·(d_in + d_out) over the linear maps.")
+
+
+def check_lora_forward(answer: Callable) -> Optional[bool]:
+    """Exercise 02.2: ``answer(x, W0, b0, A, B) -> [N, d_out]``, one LoRA linear map ``W0 x + B (A x) + b0``.
+
+    Shapes: ``x`` ``[N, d_in]`` (one point per row), ``W0`` ``[d_out, d_in]``, ``b0`` ``[d_out]``,
+    ``A`` ``[r, d_in]``, ``B`` ``[d_out, r]``.
+    """
+    if _not_attempted(answer):
+        return None
+    g = torch.Generator().manual_seed(7)
+
+    def case(d_in, d_out, r, zero_B=False):
+        x = torch.randn(9, d_in, generator=g, dtype=torch.float64)
+        W0 = torch.randn(d_out, d_in, generator=g, dtype=torch.float64)
+        b0 = torch.randn(d_out, generator=g, dtype=torch.float64)
+        A = torch.randn(r, d_in, generator=g, dtype=torch.float64)
+        B = torch.zeros(d_out, r, dtype=torch.float64) if zero_B else torch.randn(d_out, r, generator=g,
+                                                                                   dtype=torch.float64)
+        return x, W0, b0, A, B
+
+    shapes = "x is [N, d_in], W0 [d_out, d_in], A [r, d_in], B [d_out, r]: x @ A.T is [N, r], then @ B.T gives [N, d_out]"
+    for k, (d_in, d_out, r, zero_B) in enumerate([(5, 5, 2, False), (3, 4, 2, False), (6, 2, 3, True)]):
+        x, W0, b0, A, B = case(d_in, d_out, r, zero_B)
+        got, err = _call(answer, x, W0, b0, A, B)
+        if err:
+            return _report(False, f"{err}. Check the shapes: {shapes}")
+        if _not_attempted(got):
+            return None
+        if not isinstance(got, torch.Tensor):
+            return _report(False, f"return a torch.Tensor of shape [N, d_out], not {type(got).__name__}")
+        got = got.detach().double()
+        right = x @ W0.T + (x @ A.T) @ B.T + b0
+        if _close(got, right):
+            continue
+        if zero_B:
+            return _report(False, "with B = 0 the LoRA map must be exactly the base map x @ W0.T + b0")
+        wrong = {
+            "you forgot W0: the adapted weight is W0 + B A, so the base term x @ W0.T stays": (x @ A.T) @ B.T + b0,
+            "you forgot the bias b0 (frozen, but still part of the map)": x @ W0.T + (x @ A.T) @ B.T,
+            "B and A are swapped or a transpose is off: with points as rows the map is x @ (W0 + B A).T = "
+            "x @ W0.T + (x @ A.T) @ B.T — A maps d_in → r first, then B maps r → d_out; you computed x @ B @ A, "
+            "which applies the transposed update": x @ W0.T + x @ (B @ A) + b0,
+            "a transpose is off: W0 is [d_out, d_in], so the base term is x @ W0.T, not x @ W0":
+                x @ W0 + (x @ A.T) @ B.T + b0,
+        }
+        for hint, w in wrong.items():
+            if got.shape == w.shape and _close(got, w):
+                return _report(False, hint)
+        return _report(False, f"the output differs from x @ W0.T + (x @ A.T) @ B.T + b0 ({shapes})")
+    return _report(True, "and with B = 0 it is exactly the base layer — LoRA starts from the trained network.")
+
+
+# ----------------------------------------------------------------------------- 04
+def check_orthogonality_penalty(answer: Callable) -> Optional[bool]:
+    """Exercise 04.1: ``answer(U, V) -> scalar`` = ‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F (Paper B, Eq. 2, w1 = w2 = 1).
+
+    ``U`` is ``[n_out, r]`` and ``V`` ``[n_in, r]`` (tall: r ≤ n); their columns are the basis vectors.
+    """
+    if _not_attempted(answer):
+        return None
+    g = torch.Generator().manual_seed(11)
+    cases = [(torch.randn(8, 3, generator=g, dtype=torch.float64), torch.randn(6, 3, generator=g, dtype=torch.float64)),
+             (torch.randn(5, 5, generator=g, dtype=torch.float64), torch.randn(5, 5, generator=g, dtype=torch.float64))]
+    Q1, _ = torch.linalg.qr(torch.randn(7, 4, generator=g, dtype=torch.float64))
+    Q2, _ = torch.linalg.qr(torch.randn(9, 4, generator=g, dtype=torch.float64))
+    cases.append((Q1, Q2))
+
+    def fro2(M):
+        return float((M ** 2).sum())
+
+    def eye(n):
+        return torch.eye(n, dtype=torch.float64)
+
+    got = []
+    for U, V in cases:
+        v, err = _call(answer, U.clone(), V.clone())
+        if err:
+            return _report(False, f"{err}. U is [n_out, r] and V is [n_in, r]: UᵀU and VᵀV are both r × r")
+        if _not_attempted(v):
+            return None
+        try:
+            got.append(float(v))
+        except (TypeError, ValueError):
+            return _report(False, f"return a scalar (a 0-d tensor or a float), not {type(v).__name__}")
+    r = [U.shape[1] for U, _ in cases]
+    right = [fro2(U.T @ U - eye(k)) + fro2(V.T @ V - eye(k)) for (U, V), k in zip(cases, r)]
+
+    def same(a, b):
+        return all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) for x, y in zip(a, b))
+
+    if same(got, right):
+        return _report(True, "orthonormal columns give exactly 0 (third test case), anything else a positive penalty.")
+    wrong = {
+        "you forgot the identity: ‖UᵀU‖² is never 0 — subtract I (r × r) so that orthonormal columns cost nothing":
+            [fro2(U.T @ U) + fro2(V.T @ V) for U, V in cases],
+        "you used U Uᵀ: for a tall U (n × r, r < n) that is an n × n matrix of rank r and can never equal I. "
+        "The columns are the basis vectors, so compare UᵀU (r × r) with I":
+            [fro2(U @ U.T - eye(U.shape[0])) + fro2(V @ V.T - eye(V.shape[0])) for U, V in cases],
+        "you forgot V: the penalty has one term for U and one for V":
+            [fro2(U.T @ U - eye(k)) for (U, _), k in zip(cases, r)],
+        "you forgot U: the penalty has one term for U and one for V":
+            [fro2(V.T @ V - eye(k)) for (_, V), k in zip(cases, r)],
+        "the norm is squared in Eq. 2: ‖·‖²_F = sum of squared entries (you took the square root)":
+            [math.sqrt(fro2(U.T @ U - eye(k))) + math.sqrt(fro2(V.T @ V - eye(k))) for (U, V), k in zip(cases, r)],
+        "use the sum of squared entries, not their mean (w1 = w2 = 1 here)":
+            [(fro2(U.T @ U - eye(k)) + fro2(V.T @ V - eye(k))) / (k * k) for (U, V), k in zip(cases, r)],
+    }
+    for hint, w in wrong.items():
+        if same(got, w):
+            return _report(False, hint)
+    return _report(False, f"for the first test case the penalty is {right[0]:.6g}, you returned {got[0]:.6g}. "
+                          "Compute (U.T @ U − I)² summed plus the same for V, with I the r × r identity.")
+
+
+def check_failure_beta(answer: Any, measured: float, tolerance: float = 2.5,
+                       table: Optional[dict] = None) -> Optional[bool]:
+    """Exercise 04.2: the smallest β at which *our* vanilla PINN fails (``measured``, from the experiment).
+
+    Args:
+        answer: the learner's β (a number).
+        measured: the smallest swept β whose relative error exceeded the failure threshold.
+        tolerance: accepted distance from ``measured`` (the sweep's spacing).
+        table: optional ``{β: relative error}`` of the sweep, quoted in the hints.
+    """
+    if _not_attempted(answer):
+        return None
+    try:
+        b = float(answer)
+    except (TypeError, ValueError):
+        return _report(False, f"answer with a number (a value of β), not {type(answer).__name__}")
+    quote = ""
+    if table:
+        near = min(table, key=lambda k: abs(float(k) - b))
+        quote = f" (our sweep: β = {float(near):g} has relative error {float(table[near]):.2f})"
+    if abs(b - measured) <= tolerance:
+        return _report(True, f"our PINN first fails near β = {measured:g}{quote}.")
+    if b >= 30 and measured < 30 - tolerance:
+        return _report(False, "β ≥ 30 is the paper's answer for its own training budget. Read the answer off *our* "
+                              f"sweep (the table and slider above): it fails earlier here{quote}.")
+    if b < measured:
+        return _report(False, f"at β = {b:g} the PINN still finds the solution{quote}; look further to the right.")
+    return _report(False, f"the PINN already fails before β = {b:g}{quote}; look for the *first* β where the error "
+                          "jumps to about the size of the solution's variation.")

@@ -114,3 +114,101 @@ class MLP(EngineModel):
             for k, p in enumerate(out.parameters()):
                 p.copy_(torch.stack([list(m.parameters())[k] for m in models]))
         return out.to(first.weights[0].device, first.weights[0].dtype)
+
+
+class LoRAMLP(EngineModel):
+    """Low-rank adaptation of a trained MLP: ``W_k = W0_k + B_k A_k`` on every linear map.
+
+    The base weights ``W0_k`` and biases ``b0_k`` are frozen (stored as buffers); only the
+    factors are trained: ``B_k`` (``d_out × r``, zero at the start, so the adapted network
+    *is* the base network until training moves it) and ``A_k`` (``r × d_in``, Gaussian with
+    standard deviation ``1/sqrt(d_in)``). Per task that is ``r · Σ (d_in + d_out)`` trainable
+    numbers, against ``Σ (d_in + 1) d_out`` for the full network.
+
+    Args:
+        base: a trained single-task :class:`MLP` (copied; later changes to it do not leak in).
+        rank: ``r >= 1``. A rank above ``min(d_in, d_out)`` is allowed (Paper A uses r = 64
+            with 2 inputs); it only adds redundant parameters.
+        n_tasks: ``None`` for one adapted network; ``T`` stacks ``T`` independent ``(A, B)``
+            sets on a leading axis that share the frozen base (``layers()`` then returns
+            ``W0 + B @ A`` of shape ``[T, out, in]`` and shared biases ``[out]``).
+        generator: ``torch.Generator`` for the initialisation of ``A``.
+
+    Example:
+        >>> base = MLP([2, 64, 64, 1])
+        >>> LoRAMLP(base, rank=4).count_trainable()  # 4 · ((2+64) + (64+64) + (64+1))
+        1036
+    """
+
+    def __init__(self, base: MLP, rank: int, n_tasks: Optional[int] = None,
+                 generator: Optional[torch.Generator] = None):
+        super().__init__()
+        if not isinstance(base, MLP) or base.n_tasks is not None:
+            raise ValueError("base must be a single-task MLP (n_tasks=None)")
+        if isinstance(rank, bool) or int(rank) != rank or int(rank) < 1:
+            raise ValueError(f"rank must be a positive integer, got {rank!r}")
+        if n_tasks is not None and int(n_tasks) < 1:
+            raise ValueError(f"n_tasks must be None or a positive integer, got {n_tasks!r}")
+        self.widths = list(base.widths)
+        self.activation = base.activation
+        self.rank = int(rank)
+        self.n_tasks = None if n_tasks is None else int(n_tasks)
+        ref = base.weights[0]
+        lead = () if self.n_tasks is None else (self.n_tasks,)
+        self.A = nn.ParameterList()
+        self.B = nn.ParameterList()
+        for k, (W, b) in enumerate(base.layers()):
+            d_out, d_in = W.shape
+            self.register_buffer(f"W0_{k}", W.detach().clone())
+            self.register_buffer(f"b0_{k}", b.detach().clone())
+            A = torch.randn(*lead, self.rank, d_in, generator=generator, dtype=torch.float64) / d_in**0.5
+            self.A.append(nn.Parameter(A.to(ref.device, ref.dtype)))
+            self.B.append(nn.Parameter(torch.zeros(*lead, d_out, self.rank, device=ref.device, dtype=ref.dtype)))
+
+    def frozen(self) -> list[tuple[Tensor, Tensor]]:
+        """The base network's ``[(W0, b0), ...]`` (buffers, never trained)."""
+        return [(getattr(self, f"W0_{k}"), getattr(self, f"b0_{k}")) for k in range(len(self.A))]
+
+    def layers(self) -> list[tuple[Tensor, Tensor]]:
+        return [(W0 + B @ A, b0) for (W0, b0), A, B in zip(self.frozen(), self.A, self.B)]
+
+    def count_trainable(self) -> int:
+        """Trainable numbers *per task*: ``r · Σ (d_in + d_out)``."""
+        return self.count_params() // (self.n_tasks or 1)
+
+    @staticmethod
+    def param_count_formula(widths: Sequence[int], rank: int) -> int:
+        """``rank · Σ (d_in + d_out)`` over the linear maps of ``widths``."""
+        return int(rank) * sum(a + b for a, b in zip(widths[:-1], widths[1:]))
+
+    def extra_repr(self) -> str:
+        tasks = "" if self.n_tasks is None else f", n_tasks={self.n_tasks}"
+        return f"widths={self.widths}, rank={self.rank}, activation={self.activation!r}{tasks}"
+
+    def base(self) -> MLP:
+        """The frozen base network as an :class:`MLP` (a copy)."""
+        net = MLP(self.widths, self.activation)
+        with torch.no_grad():
+            for k, (W0, b0) in enumerate(self.frozen()):
+                net.weights[k].copy_(W0)
+                net.biases[k].copy_(b0)
+        return net.to(self.A[0].device, self.A[0].dtype)
+
+    def task(self, i: int) -> "LoRAMLP":
+        """A single-task copy of task ``i`` of a stacked model (same base)."""
+        if self.n_tasks is None:
+            raise ValueError("task(i) needs a model with n_tasks set")
+        single = LoRAMLP(self.base(), self.rank)
+        with torch.no_grad():
+            for dst, src in zip([*single.A, *single.B], [*self.A, *self.B]):
+                dst.copy_(src[i])
+        return single
+
+    def merged(self) -> MLP:
+        """An :class:`MLP` with the adapted weights ``W0 + B A`` (stacked like this model)."""
+        net = MLP(self.widths, self.activation, n_tasks=self.n_tasks)
+        with torch.no_grad():
+            for k, (W, b) in enumerate(self.layers()):
+                net.weights[k].copy_(W)
+                net.biases[k].copy_(b.expand_as(net.biases[k]))
+        return net.to(self.A[0].device, self.A[0].dtype)

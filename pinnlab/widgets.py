@@ -134,3 +134,99 @@ def pinn_basics_panel(result) -> dict[str, Panel]:
                 lambda d: draw_reference_and_residual(d, "u_ref", f"ν = {d['nu']:.3f}"),
                 {"nu": slider("ν (trained at 0.01)", 0.01, 0.002, 0.05, 0.002)}, css="pinnlab-panel-burgers")
     return {"kovasznay": kov, "burgers": bur}
+
+
+# ---------------------------------------------------------------------------- notebook 02
+def draw_task_maps(data: dict) -> "plt.Figure":
+    """Prediction, reference and |error| of one test task (``LoRAStudy.maps`` / ``live_lora_fit`` output).
+
+    With a ``history`` entry (a live fit) a fourth panel shows its training loss.
+    """
+    live = "history" in data
+    fig, axes = plt.subplots(1, 4 if live else 3, figsize=(12.4 if live else 9.6, 2.9), constrained_layout=True)
+    kw = {"origin": "lower", "extent": data["extent"], "aspect": "auto"}
+    vmin, vmax = float(data["ref"].min()), float(data["ref"].max())
+    label = data["method"].replace("lora_r", "L-PINN r=")
+    for ax, key, title in ((axes[0], "pred", f"{label}"), (axes[1], "ref", "reference")):
+        im = ax.imshow(data[key], vmin=vmin, vmax=vmax, **kw)
+        ax.set_title(title)
+    fig.colorbar(im, ax=axes[1])
+    im = axes[2].imshow(data["err"], cmap="magma", **kw)
+    axes[2].set_title(f"|error|, MSE {data['map_mse']:.2e}")
+    fig.colorbar(im, ax=axes[2])
+    for ax in axes[:3]:
+        ax.set_xlabel(data["labels"][0])
+        ax.set_ylabel(data["labels"][1])
+    if live:
+        h = data["history"]
+        axes[3].semilogy(h["epoch"], h["loss"], color="C3")
+        axes[3].set(xlabel="epoch", ylabel="training loss",
+                    title=f"{data['trainable_params']} params, {data['seconds']:.1f} s "
+                          f"(base MSE {data['base_map_mse']:.1e})")
+    fig.suptitle(f"{data['title']} — {data['what']}", fontsize=10)
+    return fig
+
+
+def lora_rank_panel(study) -> Panel:
+    """Rank and test task → stored L-PINN prediction, reference and error (no training)."""
+    ranks = sorted(int(k.split("_")[1]) for k in study.metrics["lora"])
+    sliders = {
+        "rank": W.SelectionSlider(options=ranks, value=ranks[min(1, len(ranks) - 1)], description="LoRA rank",
+                                  continuous_update=False),
+        "task": W.IntSlider(value=0, min=0, max=len(study.tasks) - 1, description="test task",
+                            continuous_update=False),
+    }
+    return Panel(lambda rank, task: study.maps(f"lora_r{rank}", task), draw_task_maps, sliders,
+                 css="pinnlab-panel-lora-rank")
+
+
+def lora_live_panel(study, epochs: int = 150) -> Panel:
+    """Rank and test task → a fresh LoRA fit of that task, run when a slider is released (seconds)."""
+    from .experiments.lora_rank_study import ALL_RANKS, live_lora_fit
+
+    sliders = {
+        "rank": W.SelectionSlider(options=list(ALL_RANKS), value=4, description="LoRA rank",
+                                  continuous_update=False),
+        "task": W.IntSlider(value=0, min=0, max=len(study.tasks) - 1, description="test task",
+                            continuous_update=False),
+    }
+    return Panel(lambda rank, task: live_lora_fit(study, rank, task, epochs=epochs), draw_task_maps, sliders,
+                 css="pinnlab-panel-lora-live")
+
+
+# ---------------------------------------------------------------------------- notebook 04
+def draw_beta_maps(data: dict) -> "plt.Figure":
+    """Reference, prediction and |error| of one convection speed (``FailureModes.hyper_maps`` /
+    ``FailureModes.pinn_maps`` output), with the adaptive ranks in the title when given."""
+    fig, axes = plt.subplots(1, 3, figsize=(10.2, 2.9), constrained_layout=True)
+    kw = {"origin": "lower", "extent": (0.0, 2 * np.pi, 0.0, 1.0), "aspect": "auto"}
+    vmin, vmax = float(data["ref"].min()), float(data["ref"].max())
+    im = axes[0].imshow(data["ref"], vmin=vmin, vmax=vmax, **kw)
+    axes[0].set_title(f"reference u, β = {data['beta']:g}")
+    axes[1].imshow(data["pred"], vmin=vmin, vmax=vmax, **kw)
+    axes[1].set_title(data["label"])
+    fig.colorbar(im, ax=axes[1])
+    im = axes[2].imshow(np.abs(data["pred"] - data["ref"]), cmap="magma", vmin=0.0, vmax=2.0, **kw)
+    axes[2].set_title(f"|error|: abs {data['abs_err']:.3f}, rel {data['rel_err']:.3f}")
+    fig.colorbar(im, ax=axes[2])
+    for ax in axes:
+        ax.set_xlabel("x")
+        ax.set_ylabel("t")
+    if "ranks" in data:
+        fig.suptitle(f"adaptive ranks of the three low-rank layers: {list(data['ranks'])}", fontsize=9)
+    return fig
+
+
+def hyperlr_panel(result, lo: float = 20.0, hi: float = 50.0) -> Panel:
+    """β → reference, the Phase-1 Hyper-LR-PINN prediction (hypernetwork output, no retraining) and error."""
+    start = float(np.clip(35.0, lo, hi))
+    return Panel(lambda beta: result.hyper_maps(beta), draw_beta_maps,
+                 {"beta": slider("β (trained on 30…40)", start, lo, hi, 0.5)}, css="pinnlab-panel-hyperlr")
+
+
+def pinn_sweep_panel(result) -> Panel:
+    """The swept β of the vanilla PINN → its prediction, the reference and the error (stored runs)."""
+    betas = [float(b) for b in result.metrics["pinn_sweep"]["betas"]]
+    s = W.SelectionSlider(options=betas, value=betas[0], description="β (vanilla PINN)", continuous_update=False,
+                          style={"description_width": "initial"}, layout=W.Layout(width="420px"))
+    return Panel(lambda beta: result.pinn_maps(beta), draw_beta_maps, {"beta": s}, css="pinnlab-panel-pinn-sweep")

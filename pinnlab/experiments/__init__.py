@@ -1,8 +1,16 @@
 """One function per paper table or figure; each returns its results and writes metrics.json."""
+from .lora_rank_study import LoRAStudy, lora_rank_study, lora_rank_study_all
 from .pinn_basics import burgers2d_sign_check, pinn_basics
 from .store import Store
 
 #: name -> function(cfg), for ``python -m pinnlab run NAME``
-EXPERIMENTS = {"pinn_basics": pinn_basics}
+EXPERIMENTS = {"pinn_basics": pinn_basics, "lora_rank_study": lora_rank_study_all}
 
-__all__ = ["EXPERIMENTS", "Store", "burgers2d_sign_check", "pinn_basics"]
+__all__ = ["EXPERIMENTS", "LoRAStudy", "Store", "burgers2d_sign_check", "lora_rank_study", "lora_rank_study_all",
+           "pinn_basics"]
+
+# notebook 04 (Paper B: failure modes, Hyper-LR-PINN)
+from .failure_modes import FailureModes, failure_modes  # noqa: E402
+
+EXPERIMENTS["failure_modes"] = failure_modes
+__all__ += ["FailureModes", "failure_modes"]

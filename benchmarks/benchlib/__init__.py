@@ -1,0 +1,190 @@
+"""Shared helpers of the benchmark scripts: timing, FLOP counting, the matmul peak, tables, JSON.
+
+The scripts in ``benchmarks/`` run as ``python benchmarks/NAME.py`` (``make bench`` runs them
+all); this package sits next to them so that ``import benchlib`` works, and is not a script.
+
+Timing on a shared 2-core machine is noisy, so every comparison here is made *side by
+side in one process*: the methods run in interleaved rounds (A, B, C, A, B, C, ...) and
+each reports the median and the best of its per-step times. The load average at the start
+and end of the run is recorded with the results.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT_DIR = ROOT / "build" / "bench"
+if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT))
+
+
+def fresh_inductor_cache() -> str:
+    """Point Inductor at an empty cache folder (call before importing torch) so compile times are cold."""
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="pinnlab-inductor-")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = path
+    return path
+
+
+def load() -> list[float]:
+    """The 1, 5 and 15 minute load averages (how busy the machine was)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover - not on Linux/macOS
+        return []
+
+
+def machine() -> dict:
+    """Processor, core count, torch version and thread count, load average."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    env = {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "PINNLAB_THREADS", "PINNLAB_MALLOC")
+           if k in os.environ}
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "load_avg_start": load(), "env": env}
+
+
+def interleaved(fns: dict[str, Callable[[], object]], rounds: int, per_round: int = 1,
+                warmup: int = 2, budget_s: Optional[float] = None) -> dict[str, dict]:
+    """Time several callables side by side.
+
+    Each callable runs ``warmup`` times, then ``rounds`` rounds in which each runs
+    ``per_round`` times in turn (so load changes hit all of them alike). Stops early
+    once ``budget_s`` seconds have passed (after at least 3 rounds).
+
+    Returns:
+        ``{name: {"median_ms", "min_ms", "cpu_ms", "n"}}`` over the individual calls; ``cpu_ms``
+        is the median process CPU time per call (with one thread, the time the call would take
+        on an idle core; with more threads it includes their spin-waits).
+    """
+    for f in fns.values():
+        for _ in range(warmup):
+            f()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    t_start = time.perf_counter()
+    for r in range(rounds):
+        for name, f in fns.items():
+            for _ in range(per_round):
+                c0 = time.process_time()
+                t0 = time.perf_counter()
+                f()
+                times[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
+        if budget_s is not None and r >= 2 and time.perf_counter() - t_start > budget_s:
+            break
+    return {k: {"median_ms": 1e3 * statistics.median(v), "min_ms": 1e3 * min(v),
+                "cpu_ms": 1e3 * statistics.median(cpu[k]), "n": len(v)} for k, v in times.items()}
+
+
+def count_flops(fn: Callable[[], object]) -> Optional[int]:
+    """Matmul FLOPs of one call of ``fn`` by ``torch.utils.flop_counter.FlopCounterMode``.
+
+    Counts what the dispatcher sees (mm, bmm, addmm, baddbmm, convolutions; elementwise work
+    is not counted). Returns ``None`` when the counter fails (it cannot follow some nested
+    ``autograd.grad`` graphs).
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    try:
+        with FlopCounterMode(display=False) as fc:
+            fn()
+        return int(fc.get_total_flops())
+    except Exception as err:  # noqa: BLE001 - report, never crash a benchmark
+        print(f"    (FlopCounterMode failed: {type(err).__name__}: {str(err)[:120]})")
+        return None
+
+
+def matmul_peak(n: int = 2048, repeat: int = 15) -> dict:
+    """float32 ``torch.mm`` of two ``n × n`` matrices: median and best GFLOP/s over ``repeat`` calls."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=g)
+    b = torch.randn(n, n, generator=g)
+    out = torch.empty(n, n)
+    for _ in range(2):
+        torch.mm(a, b, out=out)
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        torch.mm(a, b, out=out)
+        ts.append(time.perf_counter() - t0)
+    flops = 2.0 * n**3
+    return {"n": n, "repeat": repeat, "median_gflops": flops / statistics.median(ts) / 1e9,
+            "best_gflops": flops / min(ts) / 1e9}
+
+
+def peak_gflops(quick: bool = False) -> float:
+    """The machine's matmul peak (GFLOP/s) for the ``% of peak`` columns.
+
+    Measured now, in this process, so it sees the same load as the numbers it divides
+    (best of the calls: the peak is what the cores deliver when they are free).
+    """
+    return matmul_peak(n=1536 if quick else 2048, repeat=6 if quick else 12)["best_gflops"]
+
+
+def fmt(x, spec: str = ".1f") -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, str):
+        return x
+    return format(x, spec)
+
+
+def table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
+    """Render ``rows`` as a fixed-width table; ``cols`` are ``(key, header, format)``."""
+    cells = [[h for _, h, _ in cols]] + [[fmt(r.get(k), f) for k, _, f in cols] for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
+    lines = ["  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths)))
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write(name: str, data: dict) -> Path:
+    """Write ``build/bench/NAME.json`` (adds the end-of-run load average) and return its path."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    data = dict(data)
+    if isinstance(data.get("machine"), dict):
+        data["machine"]["load_avg_end"] = load()
+    path = OUT_DIR / f"{name}.json"
+    path.write_text(json.dumps(data, indent=1, default=str))
+    print(f"-> {path.relative_to(ROOT)}")
+    return path
+
+
+def base_parser(description: str):
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (about a minute)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: pinnlab's setup())")
+    return ap
+
+
+def setup_threads(threads: int) -> None:
+    """pinnlab's thread set-up (as ``pinnlab.setup`` does), then ``--threads`` if given."""
+    import torch
+
+    from pinnlab.config import _configure_threads
+
+    _configure_threads()
+    if threads:
+        torch.set_num_threads(threads)
