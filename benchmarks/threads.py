@@ -116,8 +116,6 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.reps, args.threads)))
         return
-    import torch  # noqa: F401  (machine info)
-
     info = benchlib.machine()
     reps = args.reps or (6 if args.quick else 15)
     rounds = 2 if args.quick else 3

@@ -136,7 +136,7 @@ def deepxde_model(problem: Problem, init: MLP):
     pde, pts = problem.pde, problem.points
     col = pts.collocation.numpy().astype(np.float32)
     if isinstance(pde, Kovasznay):
-        Re, lam = pde.Re, pde.lam
+        Re = pde.Re
 
         def residual(x, y):
             u, v = y[:, 0:1], y[:, 1:2]
@@ -159,7 +159,6 @@ def deepxde_model(problem: Problem, init: MLP):
         bc = dde.icbc.PointSetBC(pts.bc[0].numpy(), pts.bc[1], component=[0, 1, 2])
         data = dde.data.PDE(geom, residual, [bc], num_domain=0, num_boundary=0, anchors=col)
         weights = [1 / 3, 1 / 3, 1 / 3, 1.0]
-        del lam
     elif isinstance(pde, Burgers1D):
         nu = pde.nu
 
