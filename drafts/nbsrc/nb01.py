@@ -1,4 +1,4 @@
-import sys; sys.path.insert(0, "/work/nbsrc")
+import sys; import os; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nbkit import *
 cells = [
 md(r"""
@@ -321,4 +321,4 @@ wrong flow for the new $Re$: $\lambda$ changes, so the exact solution moves too.
 Next: **02 · LoRA rank study** — adapting a trained base PINN to new tasks with a few thousand parameters.
 """),
 ]
-write(cells, "/work/main/notebooks/01_pinn_basics.ipynb")
+write(cells, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../notebooks/"+"01_pinn_basics.ipynb"))

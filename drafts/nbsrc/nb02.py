@@ -1,4 +1,4 @@
-import sys; sys.path.insert(0, "/work/nbsrc")
+import sys; import os; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nbkit import *
 cells = [
 md(r"""
@@ -318,4 +318,4 @@ Next: **03 · Hypernetwork benchmarks** — predicting the LoRA factors $A, B$ f
 parameter, with no training at all.
 """),
 ]
-write(cells, "/work/main/notebooks/02_lora_rank_study.ipynb")
+write(cells, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../notebooks/"+"02_lora_rank_study.ipynb"))
