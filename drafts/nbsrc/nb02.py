@@ -199,8 +199,9 @@ for name, st in studies.items():
         assert summ["trainable_params"] == LoRAMLP.param_count_formula(widths, r), (name, key)
         assert all(f < f0 for f, f0 in zip(summ["final_loss"], summ["first_loss"])), f"{name} {key}: LoRA loss did not fall"
     best = min(s["test_mse"] for s in m["lora"].values())
-    assert best < cfg.pick(quick=1.0, medium=0.5, full=0.2) * m["base"]["test_mse"], f"{name}: L-PINN does not beat the unadapted base"
-    assert best < cfg.pick(quick=2.0, medium=1.5, full=1.5) * m["pinn"]["test_mse"], f"{name}: L-PINN far behind PINN"
+    assert best < m["pinn"]["test_mse"], f"{name}: starting from the base should beat starting from scratch"
+    if name != "burgers2d":  # there a new ν barely changes the solution: see section 5
+        assert best < cfg.pick(quick=0.7, medium=0.5, full=0.2) * m["base"]["test_mse"], f"{name}: L-PINN does not beat the unadapted base"
 """),
 md(r"""
 ### Error, epochs and parameters against the rank
@@ -242,8 +243,14 @@ What to keep in mind when reading them:
   fewer tasks and epochs; only `full` is the paper's set-up (20 test tasks, 30k epochs, patience 1000, L-BFGS).
   Numbers from different presets are not comparable with each other or with the paper's.
 * **What holds robustly.** Starting from a trained base helps: L-PINN and F-PINN beat a PINN from scratch at
-  equal epochs, and a small rank already lowers the unadapted base network's error on a new task while training
-  a few percent of the parameters.
+  equal epochs. For 1D Burgers and Kovasznay, where a new task is a genuinely different solution, a small rank
+  already cuts the unadapted base network's error while training a few percent of the parameters.
+* **2D Burgers is a special case.** Its task parameter ν only sets the *width* of a travelling front; away from
+  the front all tasks share one solution. The base network trained at $\nu = 5.5\cdot10^{-4}$ is therefore already
+  close to every test task (compare the row *base, no fit*), and a short fine-tune on few collocation points in
+  the $(x, y, t)$ cube can even raise the test error while its training loss falls — it fits the residual at its
+  points, not the front it cannot resolve. The paper reports no unadapted-base row, so this comparison is missing
+  there.
 * **The rank-4 optimum** is a weak effect in the paper (for Kovasznay, 3.9e-7 at rank 4 against 5.6e-7 at rank 8
   and 6.7e-7 at rank 2, one test set of 20 tasks, no spread reported). Differences of that size are within the
   task-to-task spread our error bars show; treat "rank 4 is best" as unconfirmed unless a full run shows it.
@@ -318,4 +325,4 @@ Next: **03 · Hypernetwork benchmarks** — predicting the LoRA factors $A, B$ f
 parameter, with no training at all.
 """),
 ]
-write(cells, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../notebooks/"+"02_lora_rank_study.ipynb"))
+write(cells, "/work/main/notebooks/02_lora_rank_study.ipynb")

@@ -340,4 +340,4 @@ Read the tables above with their preset in mind. What this run and our longer ru
 Next: **05 · parameterized CDR and Helmholtz** — the general CDR family and the 2D Helmholtz equation.
 """),
 ]
-write(cells, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../notebooks/"+"04_failure_modes_and_hyper_lr_pinn.ipynb"))
+write(cells, "/work/main/notebooks/04_failure_modes_and_hyper_lr_pinn.ipynb")
