@@ -117,7 +117,8 @@ def curriculum(net: torch.nn.Module, targets: Sequence[float], sched: Schedule, 
 def meta_train(net: LowRankMLP, betas: Sequence[float], sched: Schedule, method: str, *, inner_steps: int = 5,
                inner_lr: float = 1e-3, device=None, dtype=torch.float32, generator: Optional[torch.Generator] = None,
                eval_points: Optional[Tensor] = None, eval_ref: Optional[np.ndarray] = None,
-               checkpoint: Optional[str | Path] = None, progress: bool = True) -> dict:
+               checkpoint: Optional[str | Path] = None, progress: bool = True, pde=None, ic: str = "sin",
+               spec=None) -> dict:
     """First-order MAML (``method="fomaml"``) or Reptile (``"reptile"``) for the single network ``net``.
 
     One epoch = one outer step over all training tasks (meta-batch = every task): copy θ to a
@@ -131,16 +132,20 @@ def meta_train(net: LowRankMLP, betas: Sequence[float], sched: Schedule, method:
     and an outer Adam step (lr ``sched.lr``) updates θ. History: ``loss`` = mean task loss at θ
     (before adaptation; Figure 3's train loss), ``adapted`` = after the inner loop, and the
     test errors of θ itself (``eval_abs_err``/``eval_rel_err``, means over the training β).
+
+    General CDR tasks (Paper B's Table 4): pass ``pde``, a CDR whose coefficients are ``[T, 1, 1]``
+    tensors (:func:`pinnlab.baselines_p.stack_mu`; ``betas`` then only sets ``T``), the initial
+    condition ``ic`` and the derivative ``spec`` (with ``u_xx`` when any ν > 0).
     """
     if method not in ("fomaml", "reptile"):
         raise ValueError(f"unknown method {method!r}; allowed: 'fomaml', 'reptile'")
     net.to(device, dtype)
     betas = [float(b) for b in betas]
     T = len(betas)
-    pde = stack_cdr(betas, device=device, dtype=dtype)
-    support = cdr_points(T, sched.n_collocation, sched.n_ic, sched.n_bc, generator=generator, dtype=dtype,
+    pde = stack_cdr(betas, device=device, dtype=dtype) if pde is None else pde
+    support = cdr_points(T, sched.n_collocation, sched.n_ic, sched.n_bc, ic=ic, generator=generator, dtype=dtype,
                          device=device)
-    query = cdr_points(T, sched.n_collocation, sched.n_ic, sched.n_bc, generator=generator, dtype=dtype,
+    query = cdr_points(T, sched.n_collocation, sched.n_ic, sched.n_bc, ic=ic, generator=generator, dtype=dtype,
                        device=device)
     task_net = stacked_copies(net, T)
     theta = [p for p in net.parameters() if p.requires_grad]
@@ -152,7 +157,7 @@ def meta_train(net: LowRankMLP, betas: Sequence[float], sched: Schedule, method:
         inner = torch.optim.Adam(task_net.parameters(), lr=inner_lr)
         before = after = float("nan")
         for k in range(inner_steps):
-            per_task = sum(task_losses(task_net.layers(), pde, support).values())
+            per_task = sum(task_losses(task_net.layers(), pde, support, spec).values())
             if k == 0:
                 before = per_task.mean().item()
             inner.zero_grad(set_to_none=True)
@@ -160,7 +165,7 @@ def meta_train(net: LowRankMLP, betas: Sequence[float], sched: Schedule, method:
             inner.step()
         adapted = dict(task_net.named_parameters())
         if method == "fomaml":
-            per_task = sum(task_losses(task_net.layers(), pde, query).values())
+            per_task = sum(task_losses(task_net.layers(), pde, query, spec).values())
             after = per_task.mean().item()
             task_net.zero_grad(set_to_none=True)
             per_task.sum().backward()
@@ -168,7 +173,7 @@ def meta_train(net: LowRankMLP, betas: Sequence[float], sched: Schedule, method:
                 p.grad = adapted[n].grad.mean(0).clone()
         else:
             with torch.no_grad():
-                per_task = sum(task_losses(task_net.layers(), pde, query).values())
+                per_task = sum(task_losses(task_net.layers(), pde, query, spec).values())
                 after = per_task.mean().item()
                 for n, p in zip(names, theta):
                     p.grad = p.detach() - adapted[n].detach().mean(0)

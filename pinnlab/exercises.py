@@ -321,3 +321,133 @@ def check_failure_beta(answer: Any, measured: float, tolerance: float = 2.5,
         return _report(False, f"at β = {b:g} the PINN still finds the solution{quote}; look further to the right.")
     return _report(False, f"the PINN already fails before β = {b:g}{quote}; look for the *first* β where the error "
                           "jumps to about the size of the solution's variation.")
+
+
+# ----------------------------------------------------------------------------- 05
+def _as_array(v: Any):
+    import numpy as np
+
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu().numpy()
+    return np.asarray(v, dtype=np.float64)
+
+
+def check_strang_step(answer: Callable) -> Optional[bool]:
+    """Exercise 05.1: ``answer(u, dt, beta, nu, rho) -> u_new``, one Strang splitting step of the CDR equation.
+
+    ``u`` is a float64 numpy array ``[nx]`` on the periodic grid ``x_j = 2πj/nx``; the step is
+    ``R(dt/2) ∘ CD(dt) ∘ R(dt/2)`` with the exact logistic flow ``R`` and the exact
+    convection–diffusion flow ``CD`` in Fourier space (compared with
+    :func:`pinnlab.pdes.cdr.cdr_split_step`).
+    """
+    import numpy as np
+
+    from .pdes.cdr import cdr_split_step, logistic_flow
+
+    if _not_attempted(answer):
+        return None
+    nx = 64
+    x = 2 * np.pi * np.arange(nx) / nx
+    u0 = 0.35 + 0.15 * (1 + np.sin(x)) + 0.1 * np.cos(2 * x)  # smooth, in (0, 1), no Nyquist content
+    cases = [(u0, 0.05, 2.0, 0.5, 3.0), (u0, 0.1, 1.0, 0.0, 0.0), (u0, 0.1, 0.0, 0.0, 4.0), (u0, 0.02, 5.0, 1.0, 5.0)]
+    got = []
+    for u, dt, b, n, r in cases:
+        v, err = _call(answer, u.copy(), dt, b, n, r)
+        if err:
+            return _report(False, err)
+        if _not_attempted(v):
+            return None
+        try:
+            v = _as_array(v)
+        except (TypeError, ValueError):
+            return _report(False, f"return an array of the {nx} new grid values, not {type(v).__name__}")
+        if v.shape != (nx,):
+            return _report(False, f"return the {nx} new grid values (shape ({nx},)), not shape {v.shape}")
+        if np.iscomplexobj(v):
+            v = v.real
+        got.append(v)
+    right = [cdr_split_step(u.copy(), dt, b, n, r) for u, dt, b, n, r in cases]
+
+    def same(a, c, tol=1e-8):
+        return all(np.allclose(p, q, rtol=tol, atol=tol) for p, q in zip(a, c))
+
+    if same(got, right):
+        return _report(True, "half a reaction step, the exact convection–diffusion step in Fourier space, the other "
+                             "half: second order in dt, and exact when ρ = 0 or β = ν = 0.")
+
+    def cd(u, dt, b, n, sign_b=1.0, sign_n=1.0):
+        k = np.fft.fftfreq(u.size, d=1.0 / u.size)
+        return np.fft.ifft(np.fft.fft(u) * np.exp(-(sign_b * 1j * b * k + sign_n * n * k**2) * dt)).real
+
+    def R(u, s):
+        return logistic_flow(u, s)
+
+    wrong = {
+        "this is Lie splitting (a full reaction step, then a full convection–diffusion step): first order in dt. "
+        "Strang splits the reaction into two halves, R(dt/2) ∘ CD(dt) ∘ R(dt/2)":
+            [cd(R(u, r * dt), dt, b, n) for u, dt, b, n, r in cases],
+        "this is Lie splitting (convection–diffusion first, then a full reaction step): first order in dt. "
+        "Strang uses R(dt/2) ∘ CD(dt) ∘ R(dt/2)":
+            [R(cd(u, dt, b, n), r * dt) for u, dt, b, n, r in cases],
+        "each reaction sub-step must cover dt/2 (ρ·dt/2 in the logistic flow), not dt: you react twice as long":
+            [R(cd(R(u, r * dt), dt, b, n), r * dt) for u, dt, b, n, r in cases],
+        "the profile moves the wrong way: u_t + β u_x = 0 translates u to the right, so mode k is multiplied by "
+        "exp(−iβk dt), not exp(+iβk dt)":
+            [R(cd(R(u, r * dt / 2), dt, b, n, sign_b=-1.0), r * dt / 2) for u, dt, b, n, r in cases],
+        "diffusion damps mode k by exp(−νk² dt); with a + sign the high modes grow":
+            [R(cd(R(u, r * dt / 2), dt, b, n, sign_n=-1.0), r * dt / 2) for u, dt, b, n, r in cases],
+        "the reaction sub-steps are explicit Euler steps u + τρu(1−u); use the exact logistic flow "
+        "u / (u + (1 − u) e^{−ρτ}) so that the splitting error is the only error":
+            [(lambda w, dt, r: w + dt / 2 * r * w * (1 - w))(
+                cd((lambda w: w + dt / 2 * r * w * (1 - w))(u), dt, b, n), dt, r) for u, dt, b, n, r in cases],
+        "the reaction term is missing: the equation has + ρ u (1 − u) on the right-hand side":
+            [cd(u, dt, b, n) for u, dt, b, n, r in cases],
+    }
+    for hint, w in wrong.items():
+        if same(got, w, 1e-7):
+            return _report(False, hint)
+    if same(got[1:2], right[1:2]):
+        return _report(False, "the convection–diffusion part is right (case ρ = 0 matches) but the reaction part is "
+                              "not: R(τ) u = u / (u + (1 − u) e^{−ρτ}), applied for τ = dt/2 before and after")
+    return _report(False, "for β=2, ν=0.5, ρ=3, dt=0.05 the first value should be "
+                          f"{right[0][0]:.6f}, you returned {got[0][0]:.6f}. Build it from the three sub-steps.")
+
+
+def check_relative_error(answer: Callable) -> Optional[bool]:
+    """Exercise 05.2: ``answer(pred, ref) -> float``, Paper B's relative error ‖u − û‖₂ / ‖u‖₂ over all grid points."""
+    import numpy as np
+
+    if _not_attempted(answer):
+        return None
+    g = np.random.default_rng(5)
+    ref = 1.0 + g.standard_normal((20, 30))
+    pred = ref + 0.3 * g.standard_normal((20, 30)) + 0.1
+    v, err = _call(answer, pred.copy(), ref.copy())
+    if err:
+        return _report(False, err)
+    if _not_attempted(v):
+        return None
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return _report(False, f"return one number, not {type(v).__name__}")
+    d = pred - ref
+    right = float(np.linalg.norm(d) / np.linalg.norm(ref))
+    if math.isclose(v, right, rel_tol=1e-9):
+        return _report(True, "one number per task, over the whole 256 × 100 grid — the Table-4 metric.")
+    wrong = {
+        "you divided by the prediction's norm; the reference ‖u‖₂ goes in the denominator":
+            float(np.linalg.norm(d) / np.linalg.norm(pred)),
+        "that is the squared ratio ‖u − û‖²/‖u‖² — take the square root of each sum of squares":
+            float((d**2).sum() / (ref**2).sum()),
+        "that is the mean absolute error divided by the mean |u| (an L1 ratio); Paper B's relative error uses L2 norms":
+            float(np.abs(d).mean() / np.abs(ref).mean()),
+        "that is Paper B's *absolute* error, mean |u − û|; the relative error divides L2 norms":
+            float(np.abs(d).mean()),
+        "you took the norm of each row (each time) and averaged; the relative error is one ratio over all points":
+            float(np.mean(np.linalg.norm(d, axis=1) / np.linalg.norm(ref, axis=1))),
+    }
+    for hint, w in wrong.items():
+        if math.isclose(v, w, rel_tol=1e-9):
+            return _report(False, hint)
+    return _report(False, f"expected {right:.6f}, got {v:.6f}: compute sqrt(Σ(û − u)²) / sqrt(Σu²) over every point")

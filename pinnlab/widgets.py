@@ -230,3 +230,58 @@ def pinn_sweep_panel(result) -> Panel:
     s = W.SelectionSlider(options=betas, value=betas[0], description="β (vanilla PINN)", continuous_update=False,
                           style={"description_width": "initial"}, layout=W.Layout(width="420px"))
     return Panel(lambda beta: result.pinn_maps(beta), draw_beta_maps, {"beta": s}, css="pinnlab-panel-pinn-sweep")
+
+
+# ---------------------------------------------------------------------------- notebook 05
+def draw_cdr_maps(data: dict) -> "plt.Figure":
+    """Reference, prediction and |error| of one CDR instance (``CDRHelmholtz.cdr_maps`` output)."""
+    fig, axes = plt.subplots(1, 3, figsize=(10.2, 2.9), constrained_layout=True)
+    kw = {"origin": "lower", "extent": (0.0, 2 * np.pi, 0.0, 1.0), "aspect": "auto"}
+    vmin, vmax = float(data["ref"].min()), float(data["ref"].max())
+    b, n, r = data["mu"]
+    im = axes[0].imshow(data["ref"], vmin=vmin, vmax=vmax, **kw)
+    axes[0].set_title(f"reference, β={b:g} ν={n:g} ρ={r:g}", fontsize=9)
+    axes[1].imshow(data["pred"], vmin=vmin, vmax=vmax, **kw)
+    axes[1].set_title(data["label"], fontsize=9)
+    fig.colorbar(im, ax=axes[1])
+    im = axes[2].imshow(np.abs(data["pred"] - data["ref"]), cmap="magma", vmin=0.0, vmax=0.5, **kw)
+    axes[2].set_title(f"|error|: abs {data['abs_err']:.3f}, rel {data['rel_err']:.3f}", fontsize=9)
+    fig.colorbar(im, ax=axes[2])
+    for ax in axes:
+        ax.set_xlabel("x")
+        ax.set_ylabel("t")
+    if "ranks" in data:
+        fig.suptitle(f"adaptive ranks of the three low-rank layers: {list(data['ranks'])}", fontsize=9)
+    return fig
+
+
+def cdr_panel(result) -> Panel:
+    """β, ν, ρ → Strang-splitting reference, the Phase-1 Hyper-LR-PINN of the CDR family (no retraining), error."""
+    sl = {name: slider(f"{sym}", 3.0, 1.0, 5.0, 0.5) for name, sym in (("beta", "β"), ("nu", "ν"), ("rho", "ρ"))}
+    for s in sl.values():
+        s.layout = W.Layout(width="260px")
+    return Panel(lambda beta, nu, rho: result.cdr_maps(beta, nu, rho), draw_cdr_maps, sl, css="pinnlab-panel-cdr")
+
+
+def draw_helmholtz_maps(data: dict) -> "plt.Figure":
+    """Exact solution, prediction and |error| of one Helmholtz instance (``CDRHelmholtz.helmholtz_maps``)."""
+    fig, axes = plt.subplots(1, 3, figsize=(10.2, 2.9), constrained_layout=True)
+    kw = {"origin": "lower", "extent": (-1.0, 1.0, -1.0, 1.0), "aspect": "equal"}
+    im = axes[0].imshow(data["ref"], vmin=-1, vmax=1, cmap="RdBu_r", **kw)
+    axes[0].set_title(f"exact u, a = {data['a']:g}", fontsize=9)
+    axes[1].imshow(data["pred"], vmin=-1, vmax=1, cmap="RdBu_r", **kw)
+    axes[1].set_title(data["label"], fontsize=9)
+    fig.colorbar(im, ax=axes[1])
+    im = axes[2].imshow(np.abs(data["pred"] - data["ref"]), cmap="magma", vmin=0.0, vmax=1.0, **kw)
+    axes[2].set_title(f"|error|, rel {data['rel_err']:.3f}", fontsize=9)
+    fig.colorbar(im, ax=axes[2])
+    for ax in axes:
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    return fig
+
+
+def helmholtz_panel(result, lo: float = 1.8, hi: float = 3.2) -> Panel:
+    """a → exact Helmholtz solution, the Phase-1 Hyper-LR-PINN prediction (no retraining) and error."""
+    return Panel(lambda a: result.helmholtz_maps(a), draw_helmholtz_maps,
+                 {"a": slider("a (trained on 2…3)", 2.5, lo, hi, 0.05)}, css="pinnlab-panel-helmholtz")

@@ -14,3 +14,10 @@ from .failure_modes import FailureModes, failure_modes  # noqa: E402
 
 EXPERIMENTS["failure_modes"] = failure_modes
 __all__ += ["FailureModes", "failure_modes"]
+
+
+# notebook 05 (Paper B: parameterized CDR, Table 4; 2D Helmholtz, Figure 7)
+from .cdr_helmholtz import CDRHelmholtz, cdr_helmholtz  # noqa: E402
+
+EXPERIMENTS["cdr_helmholtz"] = cdr_helmholtz
+__all__ += ["CDRHelmholtz", "cdr_helmholtz"]
