@@ -230,6 +230,156 @@ def check_lora_forward(answer: Callable) -> Optional[bool]:
     return _report(True, "and with B = 0 it is exactly the base layer — LoRA starts from the trained network.")
 
 
+# ----------------------------------------------------------------------------- 03
+def _as_vector(v: Any) -> Optional[torch.Tensor]:
+    try:
+        return torch.as_tensor(v, dtype=torch.float64).detach()
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def check_task_vector(answer: Callable) -> Optional[bool]:
+    """Exercise 03.1: ``answer(pde) -> [n_in]``, what the hypernetwork must be told about a task.
+
+    Tried on a Kovasznay task, a 2D Burgers task and a 1D Burgers task; compared with
+    :func:`pinnlab.hyper.task_vector` (``[Re]``, ``[ν]``, the 128 initial values).
+    """
+    if _not_attempted(answer):
+        return None
+    from .hyper import task_vector
+    from .pdes import Burgers2D, Kovasznay
+
+    u0 = grf(1, 128, seed=5)[0]
+    cases = [Kovasznay(37.5), Burgers2D(3.3e-4), Burgers1D(u0, nu=0.01)]
+    for pde in cases:
+        v, err = _call(answer, pde)
+        if err:
+            return _report(False, err)
+        if _not_attempted(v):
+            return None
+        got, right = _as_vector(v), task_vector(pde)
+        name = type(pde).__name__
+        if got is None:
+            return _report(False, f"return a vector (tensor, array or list of numbers), not {type(v).__name__}")
+        if got.dim() == 0 and got.numel() == right.numel() and _close(got.reshape(1), right):
+            return _report(False, f"{name}: the value is right but it is a scalar; the hypernetwork takes a vector "
+                                  "with a feature axis, e.g. torch.tensor([pde.Re]) (shape [1])")
+        if got.shape == right.shape and _close(got, right, 1e-6):
+            continue
+        if isinstance(pde, Burgers1D):
+            if got.numel() == 1 and math.isclose(float(got.flatten()[0]), pde.nu, rel_tol=1e-6):
+                return _report(False, "1D Burgers: ν = 0.01 is the same for every task, so it tells the hypernetwork "
+                                      "nothing. What changes from task to task is the initial condition: give its "
+                                      "128 values, pde.u0")
+            return _report(False, "1D Burgers: the task is the initial condition; return its 128 values on the grid "
+                                  f"(pde.u0, shape [128]); you returned shape {tuple(got.shape)}")
+        if isinstance(pde, Kovasznay) and got.numel() == 1:
+            g = float(got.flatten()[0])
+            if math.isclose(g, pde.lam, rel_tol=1e-6):
+                return _report(False, "Kovasznay: λ is computed from Re; give the hypernetwork the task parameter "
+                                      "itself, [Re] (it is what varies over [20, 100] and what the input is normalised by)")
+            if math.isclose(g, 1.0 / pde.Re, rel_tol=1e-6):
+                return _report(False, "Kovasznay: that is 1/Re, the viscosity of the momentum equation; the task "
+                                      "parameter is Re itself, [Re]")
+        if isinstance(pde, Burgers2D) and got.numel() > 1:
+            return _report(False, "2D Burgers: only ν changes between tasks; the coordinates (x, y, t) are the "
+                                  "PINN's inputs, not the hypernetwork's. Return [ν]")
+        return _report(False, f"{name}: expected {right.tolist() if right.numel() < 4 else 'the 128 IC values'}, "
+                              f"got {got.flatten()[:4].tolist()}{' …' if got.numel() > 4 else ''}")
+    return _report(True, "one number for Kovasznay and 2D Burgers, 128 for 1D Burgers — the hypernetwork's first "
+                         "layer has n_in = 1 or 128 inputs.")
+
+
+def check_hyper_split(answer: Callable) -> Optional[bool]:
+    """Exercise 03.2: ``answer(flat, widths, rank) -> [(B, A), ...]``: cut the hypernetwork's flat output
+    ``[T, r Σ(d_in + d_out)]`` into LoRA factors, per linear map ``B`` ``[T, d_out, r]`` then ``A`` ``[T, r, d_in]``,
+    each stored row-major (``HyperNet``'s layout)."""
+    if _not_attempted(answer):
+        return None
+    from .models import HyperNet
+
+    g = torch.Generator().manual_seed(3)
+    for widths, r, T in (([2, 5, 4, 3], 2, 3), ([1, 6, 6, 2], 3, 1)):
+        hyper = HyperNet(widths[0], MLP(widths), rank=r, hidden=(4,))
+        flat = torch.randn(T, hyper.n_out, generator=g, dtype=torch.float64)
+        right = hyper.split(flat)
+        got, err = _call(answer, flat.clone(), list(widths), r)
+        if err:
+            return _report(False, f"{err}. Walk through the maps with a running offset: B takes d_out·r numbers, "
+                                  "then A takes r·d_in")
+        if _not_attempted(got):
+            return None
+        if isinstance(got, (list, tuple)) and any(x is Ellipsis for pair in got
+                                                  for x in (pair if isinstance(pair, (list, tuple)) else (pair,))):
+            return _not_attempted(...) and None
+        try:
+            got = [(torch.as_tensor(B), torch.as_tensor(A)) for B, A in got]
+        except (TypeError, ValueError):
+            return _report(False, "return a list with one (B, A) pair per linear map")
+        if len(got) != len(right):
+            return _report(False, f"there are len(widths) − 1 = {len(right)} linear maps, you returned {len(got)} pairs")
+        for k, ((B, A), (Br, Ar)) in enumerate(zip(got, right)):
+            if B.shape == Br.shape[1:] or A.shape == Ar.shape[1:]:
+                return _report(False, "keep the task axis: with T tasks B is [T, d_out, r] and A is [T, r, d_in] "
+                                      "(reshape each slice of flat with T first)")
+            if B.shape == Ar.shape and A.shape == Br.shape:
+                return _report(False, "the pair is the wrong way round: return (B, A) — B is [T, d_out, r], "
+                                      "A is [T, r, d_in], so that W = W0 + B @ A")
+            if B.shape == Br.shape and A.shape == Ar.shape and _close(B.double(), Br) and _close(A.double(), Ar):
+                continue
+            d_out, d_in = widths[k + 1], widths[k]
+            n_b = d_out * r
+            if k == 0 and B.shape == Br.shape and _close(B.double(), flat[:, r * d_in:r * d_in + n_b].reshape(T, d_out, r)):
+                return _report(False, "within each map, B comes first in the flat row and then A")
+            if B.shape == Br.shape and _close(B.double(), Br.new_tensor(
+                    flat[:, _offset(widths, r, k):_offset(widths, r, k) + n_b].reshape(T, r, d_out).transpose(1, 2))):
+                return _report(False, "B is stored row-major as [d_out, r]: reshape(T, d_out, r), not "
+                                      "reshape(T, r, d_out) and transpose")
+            return _report(False, f"map {k}: the values differ from pinnlab's layout (per map, B then A, "
+                                  "each row-major; keep a running offset through the flat row)")
+    return _report(True, "the flat output is r·Σ(d_in + d_out) numbers per task, cut map by map into B and A.")
+
+
+def _offset(widths, r, k) -> int:
+    return sum(r * (a + b) for a, b in zip(widths[:k], widths[1:k + 1]))
+
+
+def check_break_even(answer: Callable) -> Optional[bool]:
+    """Exercise 03.3: ``answer(train_s, per_task_s, inference_s) -> int``: after how many new tasks does training
+    a hypernetwork once (``train_s``) beat training a LoRA PINN per task (``per_task_s`` each)? The smallest ``n``
+    with ``train_s + n · inference_s < n · per_task_s``."""
+    if _not_attempted(answer):
+        return None
+    cases = [(100.0, 3.0, 0.01), (7200.0, 600.0, 1.1), (50.0, 5.0, 0.0), (10.0, 2.0, 1.0)]
+    right = [int(math.floor(h / (p - i))) + 1 for h, p, i in cases]
+    got = []
+    for h, p, i in cases:
+        v, err = _call(answer, h, p, i)
+        if err:
+            return _report(False, err)
+        if _not_attempted(v):
+            return None
+        try:
+            got.append(float(v))
+        except (TypeError, ValueError):
+            return _report(False, f"return a number of tasks, not {type(v).__name__}")
+    if got == right:
+        return _report(True, f"e.g. with the paper's times (2 h of hypernetwork training, 600 s per LoRA, 1.1 s "
+                             f"inference) it pays off from the {right[1]}th new task on.")
+    if any(g != int(g) for g in got):
+        return _report(False, "a number of tasks is a whole number: round to the first n that satisfies the inequality")
+    if got == [math.floor(h / p) + 1 for h, p, _ in cases]:
+        return _report(False, "the hypernetwork's inference is not free: each new task still costs inference_s, "
+                              "so the saving per task is per_task_s − inference_s")
+    if got == [math.ceil(h / (p - i)) for h, p, i in cases]:
+        return _report(False, "almost: when train_s / (per_task_s − inference_s) is a whole number the two costs are "
+                              "equal there; the hypernetwork is only *cheaper* one task later (floor(...) + 1)")
+    if got == [math.floor(p / h) + 1 for h, p, _ in cases] or got == [math.floor((p - i) / h) + 1 for h, p, i in cases]:
+        return _report(False, "the ratio is upside down: n · (per_task_s − inference_s) must exceed train_s")
+    return _report(False, f"for train_s=100, per_task_s=3, inference_s=0.01 the answer is {right[0]}, you returned "
+                          f"{got[0]:g}. Solve train_s + n·inference_s < n·per_task_s for the smallest whole n.")
+
+
 # ----------------------------------------------------------------------------- 04
 def check_orthogonality_penalty(answer: Callable) -> Optional[bool]:
     """Exercise 04.1: ``answer(U, V) -> scalar`` = ‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F (Paper B, Eq. 2, w1 = w2 = 1).

@@ -212,3 +212,167 @@ class LoRAMLP(EngineModel):
                 net.weights[k].copy_(W)
                 net.biases[k].copy_(b.expand_as(net.biases[k]))
         return net.to(self.A[0].device, self.A[0].dtype)
+
+
+class GeneratedMLP(EngineModel):
+    """A task-stacked MLP whose weights were produced elsewhere (by a :class:`HyperNet`).
+
+    It holds no parameters of its own: ``layers()`` returns the given ``[(W, b), ...]``
+    (``W`` ``[T, out, in]``, ``b`` ``[T, out]`` or shared ``[out]``), still attached to the
+    graph that made them, so a loss on its outputs trains the network that generated them.
+    """
+
+    def __init__(self, layers: Sequence[tuple[Tensor, Tensor]], activation: str = "tanh"):
+        super().__init__()
+        if not layers or layers[0][0].dim() != 3:
+            raise ValueError("GeneratedMLP needs task-stacked layers: W of shape [T, out, in]")
+        self._layers = list(layers)
+        self.activation = activation
+        self.n_tasks = int(layers[0][0].shape[0])
+
+    def layers(self) -> list[tuple[Tensor, Tensor]]:
+        return self._layers
+
+
+class HyperNet(nn.Module):
+    """Hypernetwork: a task vector → the weights of a PINN built on a frozen base network.
+
+    An MLP ``[n_in, *hidden, n_out]`` (tanh; Paper A: hidden 512, 512, 256, 256, 128, 128)
+    maps the normalised task vector ``(z − shift) / scale`` (Kovasznay: ``[Re]``, 2D Burgers:
+    ``[ν]``, 1D Burgers: the 128 initial values) to one flat output row per task:
+
+    * ``rank = r`` (LoRA HyperPINN): for every linear map ``k`` of the base, ``B_k``
+      (``d_out · r`` numbers, row-major ``[d_out, r]``) then ``A_k`` (``r · d_in``, row-major
+      ``[r, d_in]``); the predicted PINN has ``W_k = W0_k + B_k A_k`` and the base biases.
+      ``n_out = r Σ (d_in + d_out)``.
+    * ``rank = "*"``: every weight and bias of the PINN, ``W_k`` (row-major ``[d_out, d_in]``)
+      then ``b_k``, per map; ``n_out = Σ (d_in + 1) d_out``.
+
+    The output layer starts so that every task's predicted PINN *is* the base network (as a
+    LoRA starts with ``B = 0``): for ``r`` the ``B`` rows of the last layer are zero and the
+    ``A`` rows have a shared random bias ``A0 ~ N(0, 1/d_in)`` plus small weights; for ``"*"``
+    the last layer's weights are zero and its bias is the base's flattened parameters.
+
+    Args:
+        n_in: length of the task vector.
+        base: a trained single-task :class:`MLP` (copied into frozen buffers).
+        rank: LoRA rank ``r >= 1`` or ``"*"``.
+        hidden: hidden widths of the hypernetwork.
+        shift, scale: task-vector normalisation (scalars or ``[n_in]``).
+        generator: ``torch.Generator`` for the initialisation.
+
+    Example:
+        >>> base = MLP([2, 64, 64, 3])
+        >>> hyper = HyperNet(1, base, rank=4, hidden=(32, 32))
+        >>> [tuple(W.shape) for W, b in hyper.layers(torch.tensor([[40.0], [80.0]]))]
+        [(2, 64, 2), (2, 64, 64), (2, 3, 64)]
+    """
+
+    HIDDEN = (512, 512, 256, 256, 128, 128)
+
+    def __init__(self, n_in: int, base: MLP, rank: int | str = 4, hidden: Sequence[int] = HIDDEN,
+                 shift: float | Tensor = 0.0, scale: float | Tensor = 1.0,
+                 generator: Optional[torch.Generator] = None):
+        super().__init__()
+        if not isinstance(base, MLP) or base.n_tasks is not None:
+            raise ValueError("base must be a single-task MLP (n_tasks=None)")
+        if rank != "*" and (isinstance(rank, bool) or not isinstance(rank, int) or rank < 1):
+            raise ValueError(f"rank must be a positive integer or '*' (all weights), got {rank!r}")
+        if int(n_in) < 1:
+            raise ValueError(f"n_in must be a positive integer, got {n_in!r}")
+        self.n_in, self.rank = int(n_in), rank
+        self.widths, self.activation = list(base.widths), base.activation
+        ref = base.weights[0]
+        for k, (W, b) in enumerate(base.layers()):
+            self.register_buffer(f"W0_{k}", W.detach().clone())
+            self.register_buffer(f"b0_{k}", b.detach().clone())
+        self.register_buffer("shift", torch.as_tensor(shift, dtype=ref.dtype).clone().reshape(-1))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=ref.dtype).clone().reshape(-1))
+        if bool((self.scale <= 0).any()):
+            raise ValueError("scale must be positive")
+        self.n_out = self.output_size(self.widths, rank)
+        self.net = MLP([self.n_in, *[int(h) for h in hidden], self.n_out], generator=generator)
+        self._init_output(generator)
+        self.to(ref.device, ref.dtype)
+
+    # ------------------------------------------------------------------ layout
+    @staticmethod
+    def output_size(widths: Sequence[int], rank: int | str) -> int:
+        """Outputs per task: ``r Σ (d_in + d_out)`` for a rank, ``Σ (d_in + 1) d_out`` for ``"*"``."""
+        if rank == "*":
+            return MLP.param_count_formula(widths)
+        return LoRAMLP.param_count_formula(widths, rank)
+
+    def blocks(self) -> list[tuple[str, int, tuple[int, int]]]:
+        """``[(name, layer k, shape), ...]`` in the order of the flat output."""
+        out = []
+        for k, (d_in, d_out) in enumerate(zip(self.widths[:-1], self.widths[1:])):
+            if self.rank == "*":
+                out += [("W", k, (d_out, d_in)), ("b", k, (d_out, 1))]
+            else:
+                out += [("B", k, (d_out, self.rank)), ("A", k, (self.rank, d_in))]
+        return out
+
+    def split(self, flat: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """Flat outputs ``[T, n_out]`` → per layer ``(B [T, d_out, r], A [T, r, d_in])`` or, for
+        ``"*"``, ``(W [T, d_out, d_in], b [T, d_out])`` (views)."""
+        if flat.dim() != 2 or flat.shape[1] != self.n_out:
+            raise ValueError(f"flat outputs must be [T, {self.n_out}]; got {tuple(flat.shape)}")
+        T, pos, parts = flat.shape[0], 0, []
+        for name, _, (a, b) in self.blocks():
+            blk = flat[:, pos:pos + a * b]
+            parts.append(blk.reshape(T, a) if name == "b" else blk.reshape(T, a, b))
+            pos += a * b
+        return list(zip(parts[0::2], parts[1::2]))
+
+    def frozen(self) -> list[tuple[Tensor, Tensor]]:
+        return [(getattr(self, f"W0_{k}"), getattr(self, f"b0_{k}")) for k in range(len(self.widths) - 1)]
+
+    def _init_output(self, generator: Optional[torch.Generator]) -> None:
+        W, b = self.net.weights[-1], self.net.biases[-1]
+        with torch.no_grad():
+            W.zero_()
+            pos = 0
+            for name, k, (a, c) in self.blocks():
+                n = a * c
+                if name == "A":
+                    A0 = torch.randn(a, c, generator=generator, dtype=torch.float64) / c**0.5
+                    b[pos:pos + n] = A0.reshape(-1).to(b.dtype)
+                    W[pos:pos + n] = 0.1 * torch.randn(n, W.shape[1], generator=generator, dtype=torch.float64
+                                                       ).to(W.dtype) * (2.0 / (W.shape[1] + n)) ** 0.5
+                elif name == "B":
+                    b[pos:pos + n] = 0.0
+                else:  # "*": start at the base network's own parameters
+                    W0, b0 = self.frozen()[k]
+                    b[pos:pos + n] = (W0 if name == "W" else b0).reshape(-1)
+                pos += n
+
+    # ------------------------------------------------------------------ forward
+    def normalize(self, z: Tensor) -> Tensor:
+        """Task vectors ``[T, n_in]`` (or one ``[n_in]``) → normalised ``[T, n_in]``."""
+        z = torch.as_tensor(z, dtype=self.shift.dtype, device=self.shift.device)
+        if z.dim() == 1:
+            z = z.unsqueeze(0)
+        if z.dim() != 2 or z.shape[1] != self.n_in:
+            raise ValueError(f"task vectors must be [T, {self.n_in}] (or [{self.n_in}] for one task); "
+                             f"got {tuple(z.shape)}")
+        return (z - self.shift) / self.scale
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Flat outputs ``[T, n_out]`` for task vectors ``z`` ``[T, n_in]``."""
+        return self.net(self.normalize(z))
+
+    def layers(self, z: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """The predicted PINNs' ``[(W [T, out, in], b), ...]`` for task vectors ``z`` ``[T, n_in]``."""
+        parts = self.split(self(z))
+        if self.rank == "*":
+            return parts
+        return [(torch.baddbmm(W0.expand(B.shape[0], -1, -1), B, A), b0)
+                for (W0, b0), (B, A) in zip(self.frozen(), parts)]
+
+    def generate(self, z: Tensor) -> GeneratedMLP:
+        """The predicted PINNs of ``T`` tasks as one stacked engine model (still differentiable)."""
+        return GeneratedMLP(self.layers(z), self.activation)
+
+    def extra_repr(self) -> str:
+        return f"n_in={self.n_in}, rank={self.rank!r}, pinn={self.widths}, n_out={self.n_out}"

@@ -285,3 +285,39 @@ def helmholtz_panel(result, lo: float = 1.8, hi: float = 3.2) -> Panel:
     """a → exact Helmholtz solution, the Phase-1 Hyper-LR-PINN prediction (no retraining) and error."""
     return Panel(lambda a: result.helmholtz_maps(a), draw_helmholtz_maps,
                  {"a": slider("a (trained on 2…3)", 2.5, lo, hi, 0.05)}, css="pinnlab-panel-helmholtz")
+
+
+# ---------------------------------------------------------------------------- notebook 03
+def hyper_kovasznay_panel(bench, key: str = "B4_r4") -> Panel:
+    """Re → the HyperPINN's Kovasznay solution (one hypernetwork pass), the exact one and the error."""
+    from .pdes import Kovasznay as _Kov
+
+    return Panel(lambda Re: bench.maps(key, _Kov(Re)), draw_task_maps,
+                 {"Re": slider("Re (trained on 20…100)", 50.0, 20.0, 100.0, 1.0, fmt=".0f")},
+                 css="pinnlab-panel-hyper-kovasznay")
+
+
+def hyper_burgers2d_panel(bench, key: str = "B4_r4") -> Panel:
+    """ν → the HyperPINN's 2D Burgers solution at t = 0.5, the exact one and the error."""
+    from .pdes import Burgers2D as _B2
+
+    return Panel(lambda nu: bench.maps(key, _B2(nu)), draw_task_maps,
+                 {"nu": slider("ν (trained on 1e-4…1e-3)", 5e-4, 1e-4, 1e-3, 5e-5, fmt=".1e")},
+                 css="pinnlab-panel-hyper-burgers2d")
+
+
+def hyper_burgers1d_panel(bench, key: str = "B4_r4") -> Panel:
+    """A test initial condition, scaled by a factor → the HyperPINN's 1D Burgers solution, the reference
+    (spectral solver, computed on the spot) and the error."""
+    tests = bench.tasks
+
+    def compute(task: int, scale: float) -> dict:
+        pde = Burgers1D(np.asarray(tests[task].u0) * scale, nu=tests[task].nu)
+        out = bench.maps(key, pde)
+        out["title"] += f" (test IC {task} × {scale:.2f})"
+        return out
+
+    sliders = {"task": W.IntSlider(value=0, min=0, max=len(tests) - 1, description="test IC",
+                                   continuous_update=False),
+               "scale": slider("IC × factor", 1.0, 0.5, 1.5, 0.05, fmt=".2f")}
+    return Panel(compute, draw_task_maps, sliders, css="pinnlab-panel-hyper-burgers1d")

@@ -163,3 +163,34 @@ def test_check_relative_error(capsys):
                      (lambda p, r: np.abs(p - r).mean(), "absolute")):
         assert exercises.check_relative_error(fn) is False
         assert hint in capsys.readouterr().out
+
+
+def test_paper_comparison_reads_other_notebooks_and_survives_odd_files(monkeypatch, tmp_path):
+    monkeypatch.setenv("PINNLAB_RESULTS", str(tmp_path))
+    monkeypatch.setattr(ch, "ROOT", tmp_path)  # no committed figures/ in play
+    cfg = pinnlab.setup("quick", seed=0, device="cpu", progress=False)
+    base = tmp_path / "quick"
+
+    def put(name, results):
+        d = base / name
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text(json.dumps({"preset": "quick", "wall_time_s": 1.0, "results": results}))
+
+    put("02_lora_rank_study", {"kovasznay": {"lora": {"rank_4": {"trainable_params": 1100, "test_mse": 1e-4,
+                                                                 "wall_time_s": 20.0, "epochs": [10, 10]}},
+                                             "base": {"trainable_params": 21000, "test_mse": 1e-2, "wall_time_s": 5}}})
+    put("03_hypernetwork_benchmarks", {"kovasznay": {"table3": {"hyper": {"key": "B4_r4", "test_mse": 2e-4,
+                                                                          "inference_ms": 1.5},
+                                                                "pinn": {"trainable_params": 21000, "test_mse": 1e-3,
+                                                                         "wall_time_s": 30.0}}}})
+    put("04_failure_modes", {"table2": {"hyper_lr_adaptive": {"rank_adaptive": {"beta_30": 0.5}}}})
+    comp = ch.paper_comparison(cfg)
+    assert [r["trainable"] for r in comp["02"]["rows"]] == [1100, 21000]
+    assert comp["02"]["rows"][0]["seconds"] == pytest.approx(10.0)
+    assert comp["03"]["rows"][0]["trainable"] == 0 and comp["03"]["rows"][0]["seconds"] == pytest.approx(1.5e-3)
+    assert "not in a layout" in comp["04"]["rows"][0]["what"]
+    assert comp["05"] is None
+    from pinnlab.experiments import cdr_helmholtz_figures as F
+
+    text = F.comparison_text(comp)
+    assert "not computed yet" in text and "LoRA HyperPINN" in text

@@ -15,6 +15,11 @@ from .failure_modes import FailureModes, failure_modes  # noqa: E402
 EXPERIMENTS["failure_modes"] = failure_modes
 __all__ += ["FailureModes", "failure_modes"]
 
+# notebook 03 (Paper A: hypernetwork benchmarks B1–B4, time to a new solution)
+from .hyper_benchmarks import HyperBenchmark, hyper_benchmarks, hyper_benchmarks_all  # noqa: E402
+
+EXPERIMENTS["hyper_benchmarks"] = hyper_benchmarks_all
+__all__ += ["HyperBenchmark", "hyper_benchmarks", "hyper_benchmarks_all"]
 
 # notebook 05 (Paper B: parameterized CDR, Table 4; 2D Helmholtz, Figure 7)
 from .cdr_helmholtz import CDRHelmholtz, cdr_helmholtz  # noqa: E402

@@ -79,7 +79,7 @@ def settings(cfg: Config) -> dict:
                    "reaction": cfg.pick(quick=[1.0, 3.0, 5.0], full=one_to_five),
                    "cdr": cfg.pick(quick=[(1.0, 1.0, 1.0), (3.0, 3.0, 3.0), (5.0, 5.0, 5.0)], medium=corners,
                                    full=_grid3(one_to_five))},
-        "reaction_sweep": cfg.pick(quick=[8.0], medium=[6.0, 8.0, 10.0], full=[6.0, 7.0, 8.0, 10.0]),
+        "reaction_sweep": cfg.pick(quick=[8.0], medium=[7.0, 10.0], full=[6.0, 7.0, 8.0, 10.0]),
         "scratch_epochs": cfg.pick(quick=500, medium=3000, full=20000),
         "phase1_epochs": cfg.pick(quick=800, medium=3000, full=20000),
         "phase2_epochs": cfg.pick(quick=150, medium=1000, full=10000),
@@ -93,7 +93,7 @@ def settings(cfg: Config) -> dict:
         "helm_a_train": cfg.pick(quick=[2.0, 2.5, 3.0], full=[round(2.0 + 0.1 * i, 6) for i in range(11)]),
         "helm_a_show": 2.5,
         "helm_a_unseen": 2.75,
-        "helm_collocation": cfg.pick(quick=400, medium=1000, full=2000),
+        "helm_collocation": cfg.pick(quick=400, medium=800, full=2000),
         "helm_bc_per_face": cfg.pick(quick=50, medium=100, full=100),
         "helm_phase1_epochs": cfg.pick(quick=600, medium=3000, full=20000),
         "helm_phase2_epochs": 10,
@@ -537,9 +537,9 @@ def _get(d, *keys):
 def paper_comparison(cfg: Config) -> dict:
     """What notebooks 02–05 measured, read from their stored ``metrics.json`` (never recomputed).
 
-    Returns ``{"02": {...} | None, …}``: per notebook the preset, path and a few numbers —
-    trainable parameters per new task, accuracy, and seconds to a new solution — ``None`` where no
-    results are stored yet.
+    Returns ``{"02": {...} | None, …}``: per notebook the preset, path and rows ``{what, trainable, error,
+    metric, seconds}`` — trainable numbers per new task, accuracy and training seconds — ``None`` where no
+    results are stored yet. A file whose layout is not understood gives one explanatory row, never an error.
     """
     out: dict = {}
     for nb in NOTEBOOKS:
@@ -547,62 +547,84 @@ def paper_comparison(cfg: Config) -> dict:
         if meta is None:
             out[nb] = None
             continue
-        r = meta.get("results", {})
-        entry = {"preset": meta.get("preset"), "path": meta.get("_path"), "wall_time_s": meta.get("wall_time_s"),
-                 "rows": []}
-        if nb == "02":
-            for pde, v in r.items():
-                lo = _get(v, "lora", "rank_4")
-                if lo is None:
-                    continue
-                entry["rows"].append({"what": f"{pde}: LoRA rank 4 on a trained base", "trainable": lo.get("trainable_params"),
-                                      "error": lo.get("test_mse"), "metric": "test MSE",
-                                      "seconds": lo.get("wall_time_s") / max(1, len(lo.get("epochs") or [1]))
-                                      if lo.get("wall_time_s") is not None else None})
-                base = v.get("base")
-                if base:
-                    entry["rows"].append({"what": f"{pde}: base PINN (task 0) on the test tasks",
-                                          "trainable": base.get("trainable_params"), "error": base.get("test_mse"),
-                                          "metric": "test MSE", "seconds": base.get("wall_time_s")})
-        elif nb == "03":
-            entry["rows"].append({"what": "stored keys: " + ", ".join(list(r)[:8]), "trainable": None, "error": None,
-                                  "metric": "", "seconds": None})
-        elif nb == "04":
-            ad = _get(r, "table2", "hyper_lr_adaptive", "rank_adaptive")
-            cnt = _get(r, "table3", "hyper_lr_phase2_adaptive")
-            if ad:
-                for b, v in ad.items():
-                    entry["rows"].append({"what": f"convection {b.replace('beta_', 'β=')}: Hyper-LR-PINN adaptive",
-                                          "trainable": _get(cnt, b, "trainable"), "error": v.get("rel_err"),
-                                          "metric": "rel. L2", "seconds": None})
-            pr = _get(r, "table2", "pinn", "rank_full")
-            if pr:
-                for b, v in pr.items():
-                    entry["rows"].append({"what": f"convection {b.replace('beta_', 'β=')}: vanilla PINN",
-                                          "trainable": _get(r, "table3", "pinn"), "error": v.get("rel_err"),
-                                          "metric": "rel. L2", "seconds": None})
-        elif nb == "05":
-            t4 = r.get("table4", {})
-            pt = r.get("per_task_s", {})
-            for t in PDE_TYPES:
-                h = _get(t4, t, "hyper_lr")
-                p = _get(t4, t, "pinn")
-                if h:
-                    entry["rows"].append({"what": f"{TYPE_LABELS[t]}: Hyper-LR-PINN Phase 2", "trainable":
-                                          h.get("trainable_per_task"), "error": h.get("mean_rel_err"),
-                                          "metric": "rel. L2", "seconds": pt.get(f"hyper_phase2_{t}")})
-                if p:
-                    entry["rows"].append({"what": f"{TYPE_LABELS[t]}: PINN from scratch", "trainable": 10401,
-                                          "error": p.get("mean_rel_err"), "metric": "rel. L2",
-                                          "seconds": pt.get("pinn")})
-            f7 = r.get("fig7")
-            if f7:
-                for i, a in enumerate(f7["a_eval"]):
-                    entry["rows"].append({"what": f"Helmholtz a={a:g}: Hyper-LR-PINN, {f7['phase2_epochs']} Phase-2 epochs",
-                                          "trainable": f7["trainable_phase2"], "error": f7["hyper_rel_err"][i],
-                                          "metric": "rel. L2", "seconds": f7["hyper_phase2_s"] / len(f7["a_eval"])})
-                    entry["rows"].append({"what": f"Helmholtz a={a:g}: PINN, {f7['pinn_epochs']} epochs",
-                                          "trainable": f7["trainable_pinn"], "error": f7["pinn_rel_err"][i],
-                                          "metric": "rel. L2", "seconds": f7["pinn_s"] / len(f7["a_eval"])})
+        entry = {"preset": meta.get("preset"), "path": meta.get("_path"), "wall_time_s": meta.get("wall_time_s")}
+        try:
+            entry["rows"] = _ROWS[nb](meta.get("results", {}))
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError, ZeroDivisionError) as err:
+            entry["rows"] = [_row(f"stored, but not in a layout this summary reads ({type(err).__name__})")]
         out[nb] = entry
     return out
+
+
+def _row(what: str, trainable=None, error=None, metric: str = "", seconds=None) -> dict:
+    return {"what": what, "trainable": trainable, "error": error, "metric": metric, "seconds": seconds}
+
+
+def _rows02(r: dict) -> list[dict]:
+    rows = []
+    for pde, v in r.items():
+        lo = _get(v, "lora", "rank_4")
+        if lo is not None:
+            n = max(1, len(lo.get("epochs") or [1]))  # tasks trained together
+            sec = lo["wall_time_s"] / n if lo.get("wall_time_s") is not None else None
+            rows.append(_row(f"{pde}: LoRA rank 4 on a trained base (per task)", lo.get("trainable_params"),
+                             lo.get("test_mse"), "test MSE", sec))
+        base = _get(v, "base")
+        if isinstance(base, dict):
+            rows.append(_row(f"{pde}: base PINN (task 0), on the test tasks", base.get("trainable_params"),
+                             base.get("test_mse"), "test MSE", base.get("wall_time_s")))
+    return rows
+
+
+def _rows03(r: dict) -> list[dict]:
+    rows = []
+    for pde, v in r.items():
+        t3 = _get(v, "table3")
+        if not isinstance(t3, dict):
+            continue
+        h = t3.get("hyper", {})
+        ms = h.get("inference_ms")
+        rows.append(_row(f"{pde}: LoRA HyperPINN ({h.get('key', 'B4')}), one forward pass", 0, h.get("test_mse"),
+                         "test MSE", ms / 1000 if ms is not None else None))
+        for m, label in (("lora_r4", "LoRA rank 4, trained for the task"), ("pinn", "PINN from scratch")):
+            if isinstance(t3.get(m), dict):
+                rows.append(_row(f"{pde}: {label}", t3[m].get("trainable_params"), t3[m].get("test_mse"), "test MSE",
+                                 t3[m].get("wall_time_s")))
+    return rows
+
+
+def _rows04(r: dict) -> list[dict]:
+    rows = []
+    counts = _get(r, "table3", "hyper_lr_phase2_adaptive") or {}
+    for b, v in (_get(r, "table2", "hyper_lr_adaptive", "rank_adaptive") or {}).items():
+        rows.append(_row(f"convection {b.replace('beta_', 'β=')}: Hyper-LR-PINN, adaptive rank",
+                         _get(counts, b, "trainable"), v.get("rel_err"), "rel. L2"))
+    for b, v in (_get(r, "table2", "pinn", "rank_full") or {}).items():
+        rows.append(_row(f"convection {b.replace('beta_', 'β=')}: vanilla PINN", _get(r, "table3", "pinn"),
+                         v.get("rel_err"), "rel. L2"))
+    return rows
+
+
+def _rows05(r: dict) -> list[dict]:
+    rows = []
+    t4, pt = r.get("table4", {}), r.get("per_task_s", {})
+    for t in PDE_TYPES:
+        h, p = _get(t4, t, "hyper_lr"), _get(t4, t, "pinn")
+        if h:
+            rows.append(_row(f"{TYPE_LABELS[t]}: Hyper-LR-PINN Phase 2 (per task)", h.get("trainable_per_task"),
+                             h.get("mean_rel_err"), "rel. L2", pt.get(f"hyper_phase2_{t}")))
+        if p:
+            rows.append(_row(f"{TYPE_LABELS[t]}: PINN from scratch (per task)", 10401, p.get("mean_rel_err"), "rel. L2",
+                             pt.get("pinn")))
+    f7 = r.get("fig7")
+    if f7:
+        n = len(f7["a_eval"])
+        for i, a in enumerate(f7["a_eval"]):
+            rows.append(_row(f"Helmholtz a={a:g}: Hyper-LR-PINN, {f7['phase2_epochs']} Phase-2 epochs",
+                             f7["trainable_phase2"], f7["hyper_rel_err"][i], "rel. L2", f7["hyper_phase2_s"] / n))
+            rows.append(_row(f"Helmholtz a={a:g}: PINN, {f7['pinn_epochs']} epochs", f7["trainable_pinn"],
+                             f7["pinn_rel_err"][i], "rel. L2", f7["pinn_s"] / n))
+    return rows
+
+
+_ROWS = {"02": _rows02, "03": _rows03, "04": _rows04, "05": _rows05}
