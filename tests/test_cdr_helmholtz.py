@@ -120,6 +120,15 @@ def strang_solution(u, dt, beta, nu, rho):
     return reaction(convection_diffusion(reaction(u, dt / 2), dt), dt / 2)
 
 
+def _strang(u, dt, beta, nu, rho, tau=None):
+    """Strang step with reaction sub-steps of length ``tau`` (dt/2 when right)."""
+    tau = dt / 2 if tau is None else tau
+    k = np.fft.fftfreq(u.size, d=1.0 / u.size)
+    u = u / (u + (1 - u) * np.exp(-rho * tau))
+    u = np.fft.ifft(np.fft.fft(u) * np.exp(-(1j * beta * k + nu * k**2) * dt)).real
+    return u / (u + (1 - u) * np.exp(-rho * tau))
+
+
 def _lie(u, dt, beta, nu, rho):
     k = np.fft.fftfreq(u.size, d=1.0 / u.size)
     u = u / (u + (1 - u) * np.exp(-rho * dt))
@@ -146,7 +155,23 @@ def test_check_strang_step(capsys):
     assert exercises.check_strang_step(strang_solution) is True
     assert exercises.check_strang_step(lambda u, *a: torch.from_numpy(strang_solution(u, *a))) is True
     capsys.readouterr()
-    for fn, hint in ((_lie, "Lie splitting"), (_wrong_direction, "wrong way"), (_euler, "explicit Euler"),
+    def lie_cd_first(u, dt, beta, nu, rho):
+        k = np.fft.fftfreq(u.size, d=1.0 / u.size)
+        u = np.fft.ifft(np.fft.fft(u) * np.exp(-(1j * beta * k + nu * k**2) * dt)).real
+        return u / (u + (1 - u) * np.exp(-rho * dt))
+
+    def full_reaction_halves(u, dt, beta, nu, rho):
+        return _strang(u, dt, beta, nu, rho, tau=dt)
+
+    def diffusion_grows(u, dt, beta, nu, rho):
+        return _strang(u, dt, beta, -nu, rho)
+
+    def no_reaction(u, dt, beta, nu, rho):
+        return _strang(u, dt, beta, nu, 0.0)
+
+    for fn, hint in ((_lie, "Lie splitting"), (lie_cd_first, "convection–diffusion first"),
+                     (full_reaction_halves, "twice as long"), (_wrong_direction, "wrong way"),
+                     (diffusion_grows, "high modes grow"), (_euler, "explicit Euler"), (no_reaction, "missing"),
                      (lambda u, *a: strang_solution(u, *a)[:10], "shape")):
         assert exercises.check_strang_step(fn) is False
         assert hint in capsys.readouterr().out
@@ -160,7 +185,9 @@ def test_check_relative_error(capsys):
     capsys.readouterr()
     for fn, hint in ((lambda p, r: np.linalg.norm(p - r) / np.linalg.norm(p), "denominator"),
                      (lambda p, r: ((p - r) ** 2).sum() / (r**2).sum(), "square root"),
-                     (lambda p, r: np.abs(p - r).mean(), "absolute")):
+                     (lambda p, r: np.abs(p - r).mean(), "absolute"),
+                     (lambda p, r: np.abs(p - r).mean() / np.abs(r).mean(), "L1"),
+                     (lambda p, r: np.mean(np.linalg.norm(p - r, axis=1) / np.linalg.norm(r, axis=1)), "each row")):
         assert exercises.check_relative_error(fn) is False
         assert hint in capsys.readouterr().out
 
