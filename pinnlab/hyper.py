@@ -251,16 +251,18 @@ def fit_hyper(
         best, since_best, start = c["best"], c["since_best"], c["epoch"]
         for k in HyperFitResult.__dataclass_fields__:
             setattr(res, k, c["result"][k])
+        if c.get("done"):  # finished (also by early stopping): the model holds the returned parameters
+            return res
 
     def val_loss() -> float:
         with torch.no_grad():
             return float(per_task_loss(method, hyper, valid, spde_va).mean())
 
-    def save(epoch: int) -> None:
+    def save(epoch: int, done: bool = False) -> None:
         if ckpt is not None:
             _save_atomic({"model": {k: v.detach().clone() for k, v in hyper.state_dict().items()},
                           "optimizer": opt.state_dict(), "best": best, "since_best": since_best, "epoch": epoch,
-                          "result": dict(res.__dict__)}, ckpt)
+                          "result": dict(res.__dict__), "done": done}, ckpt)
 
     t0, wall0 = time.perf_counter(), res.wall_time_s
     epoch = start
@@ -308,8 +310,7 @@ def fit_hyper(
     res.s_per_epoch = res.wall_time_s / max(epoch, 1)
     with torch.no_grad():
         res.final_loss = float(per_task_loss(method, hyper, train, spde_tr).mean())
-    if ckpt is not None:
-        save(epoch)
+    save(epoch, done=True)
     return res
 
 

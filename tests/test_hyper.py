@@ -282,3 +282,26 @@ def test_check_break_even(capsys):
     assert "one task later" in capsys.readouterr().out
     assert exercises.check_break_even(lambda h, p, i: h / (p - i)) is False
     assert "whole number" in capsys.readouterr().out
+
+
+def test_fit_hyper_resumes_where_it_stopped(cfg, tmp_path):
+    """A run killed midway (simulated: a checkpoint written at epoch 20 of 40) continues to the same result."""
+    base = MLP([2, 10, 3], generator=_gen(0)).double()
+    pdes = [Kovasznay(r) for r in (30.0, 50.0, 80.0, 60.0)]
+    tr, va = _sets(cfg, pdes[:3], pdes[3:], (30, 0, 12))
+    kw = dict(lr=3e-3, first_decay=30, decay_every=10, val_every=5, log_every=5, checkpoint_every=20)
+
+    def hyper():
+        return HyperNet(1, base, 2, hidden=(16,), shift=60.0, scale=40.0, generator=_gen(1)).double()
+    straight = hyper()
+    r1 = H.fit_hyper("B4", straight, tr, va, cfg, epochs=40, **kw)
+    part = hyper()
+    H.fit_hyper("B4", part, tr, va, cfg, epochs=20, checkpoint=tmp_path / "k.ckpt", **kw)
+    ck = torch.load(tmp_path / "k.ckpt", weights_only=False)
+    ck["done"] = False  # as if the process had been killed right after the epoch-20 checkpoint
+    torch.save(ck, tmp_path / "k.ckpt")
+    resumed = hyper()
+    r2 = H.fit_hyper("B4", resumed, tr, va, cfg, epochs=40, checkpoint=tmp_path / "k.ckpt", **kw)
+    assert r2.epochs == 40 and r2.best_val == pytest.approx(r1.best_val, rel=1e-10)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.allclose(a, b, atol=1e-12)
