@@ -382,7 +382,7 @@ def check_break_even(answer: Callable) -> Optional[bool]:
 
 # ----------------------------------------------------------------------------- 04
 def check_orthogonality_penalty(answer: Callable) -> Optional[bool]:
-    """Exercise 04.1: ``answer(U, V) -> scalar`` = ‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F (Paper B, Eq. 2, w1 = w2 = 1).
+    """Exercise 04.2: ``answer(U, V) -> scalar`` = ‖UᵀU − I‖²_F + ‖VᵀV − I‖²_F (Paper B, Eq. 2, w1 = w2 = 1).
 
     ``U`` is ``[n_out, r]`` and ``V`` ``[n_in, r]`` (tall: r ≤ n); their columns are the basis vectors.
     """
@@ -444,7 +444,7 @@ def check_orthogonality_penalty(answer: Callable) -> Optional[bool]:
 
 def check_failure_beta(answer: Any, measured: float, tolerance: float = 2.5,
                        table: Optional[dict] = None) -> Optional[bool]:
-    """Exercise 04.2: the smallest β at which *our* vanilla PINN fails (``measured``, from the experiment).
+    """Exercise 04.1: the smallest β at which *our* vanilla PINN fails (``measured``, from the experiment).
 
     Args:
         answer: the learner's β (a number).

@@ -51,16 +51,40 @@ class Panel:
         self.update()
 
     def update(self) -> None:
-        """Recompute and redraw."""
-        self.data = self.compute(**self.values())
-        fig = self.draw(self.data)
-        with self.out:
-            self.out.clear_output(wait=True)
-            display(fig)
+        """Recompute and redraw.
+
+        The picture goes into the output area by setting its ``outputs`` state (one widget
+        message) rather than by capturing ``display`` inside ``with self.out:``: headless
+        executors (papermill/nbclient) route captured output by message id and now and then
+        stall on it (nbclient issue 312); the state update also avoids a blank flash while
+        redrawing. An error in ``compute`` or ``draw`` is shown in the output area as a
+        traceback (and raised), instead of vanishing into the kernel log.
+        """
+        try:
+            self.data = self.compute(**self.values())
+            fig = self.draw(self.data)
+        except Exception:
+            import traceback
+
+            self.out.outputs = ({"output_type": "stream", "name": "stderr", "text": traceback.format_exc()},)
+            raise
+        self.out.outputs = (_figure_output(fig),)
         plt.close(fig)
 
     def _ipython_display_(self) -> None:
         display(self.widget)
+
+
+def _figure_output(fig: "plt.Figure", dpi: int = 100) -> dict:
+    """A display_data output (PNG + text) of ``fig``, as stored in an Output widget's ``outputs``."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": png, "text/plain": f"<Figure of {len(fig.axes)} axes>"}}
 
 
 def slider(description: str, value: float, lo: float, hi: float, step: float, slow: bool = True, fmt: str = ".3g"):

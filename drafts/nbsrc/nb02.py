@@ -217,6 +217,17 @@ fig = lora_report.figure_rank_curves(studies)
 if SAVE_FIGS: plot.save(fig, "rank_curves", cfg, "02_lora_rank_study")
 """),
 md(r"""
+<details><summary><b>Think:</b> rank 64 trains more numbers than rank 4. Why does it not fit better?</summary>
+
+More trainable numbers only help if the optimiser can use them within the budget. The update $BA$ starts at zero
+($B=0$), and for a new task close to $T_0$ the change of each weight matrix that is needed is small and smooth: a
+few directions suffice, and rank 4 can represent it. The extra directions of rank 64 mostly add noise to the
+gradient steps and make Adam's effective step per direction smaller, so at equal epochs they converge no faster.
+At rank 64 LoRA also trains *more* numbers than the whole network (section 2): it is then a clumsy way of
+fine-tuning everything, and F-PINN is the fairer comparison.
+</details>
+"""),
+md(r"""
 ### One test task per method
 
 Reference, predictions and errors for the first test task of each PDE (the 2D Burgers map is a snapshot at
@@ -325,4 +336,4 @@ Next: **03 · Hypernetwork benchmarks** — predicting the LoRA factors $A, B$ f
 parameter, with no training at all.
 """),
 ]
-write(cells, "/work/main/notebooks/02_lora_rank_study.ipynb")
+write(cells, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../notebooks/02_lora_rank_study.ipynb"))

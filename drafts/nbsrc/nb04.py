@@ -90,6 +90,19 @@ print("β        ", "  ".join(f"{b:5.1f}" for b in sw["betas"]))
 print("rel. err.", "  ".join(f"{e:5.3f}" for e in sw["rel_err"]))
 """),
 md(r"""
+<details><summary><b>Think:</b> the PINN's loss at β = 30 is small, yet its answer is wrong. How can that be?</summary>
+
+The loss has three parts: the residual $u_t+\beta u_x$ at collocation points, the initial condition and the
+periodic boundary. A field that is constant along the whole domain makes the residual exactly zero and satisfies
+periodicity; it only pays on the initial-condition term. Matching the initial condition instead requires a wave
+that tilts along the characteristics $x-\beta t=$ const; for large $\beta$ these lines are almost horizontal in the
+$(x,t)$ plane and the network must resolve about $\beta/2\pi$ oscillations in $t$, which gradient descent from a
+smooth initialisation reaches only slowly. The optimiser settles in the nearby basin: fit the initial condition
+in a thin layer at $t\approx0$, then flatten out. The residual cannot tell "flat" from "right" — that is the
+failure mode.
+</details>
+"""),
+md(r"""
 Browse the swept PINNs (the figure redraws when you release the slider):
 """),
 code(r"""
@@ -97,7 +110,7 @@ sweep_panel = widgets.pinn_sweep_panel(res)
 display(sweep_panel.widget)
 """),
 md(r"""
-### Exercise 2 · the smallest failing β
+### Exercise 1 · the smallest failing β
 
 From the table and the slider above, what is the smallest $\beta$ at which **our** vanilla PINN fails (relative
 error above the threshold drawn in the sweep figure)? The answer depends on the training budget, so it is checked
@@ -141,7 +154,7 @@ $U$ and $V$ too (3,381 numbers at $r=10$, 9,441 at $r=30$); we report both.
 The columns of $U$ and $V$ should be (close to) orthonormal, so that $s$ really plays the role of singular values.
 Paper B adds the **orthogonality penalty** (its Eq. 2) $\;w_1\|U^\top U - I\|_F^2 + w_2\|V^\top V - I\|_F^2\;$ per layer.
 
-### Exercise 1 · the orthogonality penalty
+### Exercise 2 · the orthogonality penalty
 
 Write it with $w_1=w_2=1$. `U` is $n_\text{out}\times r$ and `V` is $n_\text{in}\times r$ (tall matrices, $r\le n$).
 """),
@@ -252,6 +265,16 @@ print(f"ranks over β ∈ [1, 20]: min {r4.min()}, max {r4.max()} (per layer: {r
 assert r4.max() <= 50 and r4.min() >= 0
 """),
 md(r"""
+<details><summary><b>Think:</b> why would the rank chosen by the ReLU heads depend on β at all?</summary>
+
+Each head is an affine map of the hypernetwork's embedding of $\beta$ followed by a ReLU: an entry of $s$ is
+switched on where that affine function is positive, i.e. on an interval of $\beta$ (for a smooth embedding). As
+$\beta$ moves, entries cross zero one at a time, so the rank changes in steps. Phase 1 has no term that rewards
+a small rank, so which entries end up off is a by-product of fitting the training $\beta$ — which is why the rank
+outside the training range (middle panel) is not meaningful by itself.
+</details>
+"""),
+md(r"""
 ## 7 · Many queries (Paper B, Figure 5)
 
 The Phase-1 model of $\beta\in[30,40]$ is fine-tuned (Phase 2, adaptive rank, all $\beta$ batched) for $\beta$ it never
@@ -298,23 +321,25 @@ md(r"""
 ## 10 · Speed: one batched pass instead of a loop over tasks
 
 `benchmarks/hyperlr_phase1.py` times one Phase-1 epoch (11 tasks, $N_f=1000$, Adam step included) several ways in
-one process: our batched pass; the same stacked weights with derivatives from nested autograd; a Python loop over
-the tasks with the engine, and with nested autograd; and the formulation of the authors' public code, where the
-hypernetwork runs *per point*, so every collocation point carries its own $50\times50$ matrices. One run on our
-shared 2-core machine (1 thread, load average ≈ 6; your numbers will differ):
+one process, in interleaved rounds so that a busy machine slows all of them alike: our batched pass; the same stacked
+weights with derivatives from nested autograd; a Python loop over the tasks with the engine, and with nested autograd;
+and (outside `quick`) the formulation of the authors' public code, where the hypernetwork runs *per point*, so every
+collocation point carries its own $50\times50$ matrices. The cell below runs it now, on this machine:
+"""),
+code(r"""
+import sys
+from pathlib import Path
+sys.path.insert(0, str(Path(pinnlab.__file__).resolve().parent.parent / "benchmarks"))
+import hyperlr_phase1
 
-| variant | s / epoch | relative to batched |
-|---|---|---|
-| batched (engine), ours | 0.25 | 1 |
-| batched, nested autograd | 0.22 | 0.8 |
-| loop over tasks, nested autograd | 0.28–0.31 | 1.1–1.2 |
-| loop over tasks, engine | 0.37–0.40 | 1.4–1.6 |
-| per point (authors' formulation) | 13.8 | ≈ 25–55 |
-
-Each task already fills $3000\times50$ by $50\times50$ matrix products, so batching the tasks saves only the
-per-task overhead — about 1.2× against the best loop, far from the 50–90× one might hope for. The large factor is
-against the per-point formulation, which multiplies a separate weight matrix for every point. (For this width-50,
-first-derivative problem nested autograd on the stacked weights was even a little faster than the engine.)
+bench_args = ["--quick", "--rounds", "3", "--threads", str(torch.get_num_threads())]
+hyperlr_phase1.main(bench_args + (["--skip-per-point"] if cfg.mode == "quick" else []))
+"""),
+md(r"""
+Each task already fills $3000\times50$ by $50\times50$ matrix products, so batching the tasks saves only the per-task
+overhead (Python, kernel launches, one backward per task): expect a ratio near 1–2× against the best loop, far from
+the 50× one might hope for. The large factor is against the per-point formulation, which builds and multiplies a
+separate weight matrix for every point (run the script without `--quick` to see it).
 
 ## 11 · What reproduced, and what did not
 
@@ -326,18 +351,24 @@ Read the tables above with their preset in mind. What this run and our longer ru
   flat-field error, as in the paper's Table 2.
 * **Hyper-LR-PINN needs its epochs.** The structure reproduces exactly — rank-one terms switched off by exact ReLU
   zeros, 351 numbers per new $\beta$ at full rank and fewer with adaptive rank, an orthogonality penalty driven
-  down. The escape from the failure is slow: in a separate run (lr $10^{-3}$, 11 tasks) the Phase-1 relative error
-  over $\beta\in[30,40]$ fell from 0.56 (500 epochs) to 0.44 (4,000), 0.32 (10,000) and 0.27 (12,000). We also evaluated the
-  authors' released checkpoints on the same $256\times100$ grid: their Phase-1 model gives 0.24–0.30 over
-  $\beta\in[30,40]$ (a travelling wave whose amplitude fades with $t$), and their Phase-2 model for $\beta=40$ gives
-  0.071 (paper: 0.072). So Phase 1 alone does not solve the problem in either implementation; Phase 2 finishes the
-  job: 5,000 full-rank Phase-2 epochs from our 12,000-epoch Phase-1 model gave relative errors 0.051, 0.105 and
-  0.22 at $\beta = 30, 35, 40$ (64 × 25 grid), still falling (paper, after 10,000: 0.038, 0.044, 0.066). A `quick`
-  run, a few hundred epochs long, is still close to the flat field.
+  down. The escape from the flat field is slow: Phase 1 alone leaves a travelling wave whose amplitude fades with
+  $t$, and Phase 2 has to finish the job. A `quick` run, a few hundred epochs long, is still close to the flat field;
+  the committed longer runs are printed below.
 * **Adaptive rank at initialisation**: about half of the ReLU heads' outputs are zero before any training, so
   ranks "between 20 and 34" are largely where the method starts; training moves them (Figure 4).
 
+Our committed longer runs (`figures/04_failure_modes/<preset>/metrics.json`, made with
+`python -m pinnlab run failure_modes --mode medium`), next to the paper's full set-up:
+"""),
+code(r"""
+stored = F.stored_table2_texts()
+for mode, text in stored.items():
+    print(text, end="\n\n")
+if not stored:
+    print("no medium or full run committed yet: python -m pinnlab run failure_modes --mode medium")
+"""),
+md(r"""
 Next: **05 · parameterized CDR and Helmholtz** — the general CDR family and the 2D Helmholtz equation.
 """),
 ]
-write(cells, "/work/main/notebooks/04_failure_modes_and_hyper_lr_pinn.ipynb")
+write(cells, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../notebooks/04_failure_modes_and_hyper_lr_pinn.ipynb"))

@@ -193,25 +193,30 @@ class FailureModes:
 
     # ------------------------------------------------------------------ tables
     def table2_rows(self, rank: int = 30) -> list[dict]:
-        """Rows ``{method, rank, beta, ours_abs, ours_rel, paper_abs, paper_rel}`` of Table 2 at ``rank``
-        (the low-rank baselines; PINN is dense and Hyper-LR-PINN full/adaptive rank). Paper values are
-        ``None`` where the paper has none (it lists no vanilla PINN in Table 2)."""
-        rows = []
-        t2 = self.metrics["table2"]
-        for method in ("pinn", "naive_lr", "curriculum", "maml", "reptile", "hyper_lr_full", "hyper_lr_adaptive"):
-            if method not in t2:
-                continue
-            key = f"rank_{rank}" if f"rank_{rank}" in t2[method] else next(iter(t2[method]))
-            label = {"rank_full": "dense" if method == "pinn" else "full", "rank_adaptive": "adaptive"}.get(
-                key, key.replace("rank_", ""))
-            paper = PAPER_TABLE2.get(method, {})
-            pvals = paper.get(rank if key.startswith("rank_") and key[5:].isdigit() else None)
-            for j, b in enumerate(TABLE_BETAS):
-                ours = t2[method][key][f"beta_{b:g}"]
-                pa, pr = pvals[j] if pvals else (None, None)
-                rows.append({"method": METHOD_LABELS[method], "rank": label, "beta": b, "ours_abs": ours["abs_err"],
-                             "ours_rel": ours["rel_err"], "paper_abs": pa, "paper_rel": pr})
-        return rows
+        """Rows of Table 2 at ``rank`` for this run; see :func:`table2_rows`."""
+        return table2_rows(self.metrics, rank)
+
+
+def table2_rows(metrics: dict, rank: int = 30) -> list[dict]:
+    """Rows ``{method, rank, beta, ours_abs, ours_rel, paper_abs, paper_rel}`` of Table 2 at ``rank``
+    from a run's metrics (the low-rank baselines; PINN is dense and Hyper-LR-PINN full/adaptive rank).
+    Paper values are ``None`` where the paper has none (it lists no vanilla PINN in Table 2)."""
+    rows = []
+    t2 = metrics["table2"]
+    for method in ("pinn", "naive_lr", "curriculum", "maml", "reptile", "hyper_lr_full", "hyper_lr_adaptive"):
+        if method not in t2:
+            continue
+        key = f"rank_{rank}" if f"rank_{rank}" in t2[method] else next(iter(t2[method]))
+        label = {"rank_full": "dense" if method == "pinn" else "full", "rank_adaptive": "adaptive"}.get(
+            key, key.replace("rank_", ""))
+        paper = PAPER_TABLE2.get(method, {})
+        pvals = paper.get(rank if key.startswith("rank_") and key[5:].isdigit() else None)
+        for j, b in enumerate(TABLE_BETAS):
+            ours = t2[method][key][f"beta_{b:g}"]
+            pa, pr = pvals[j] if pvals else (None, None)
+            rows.append({"method": METHOD_LABELS[method], "rank": label, "beta": b, "ours_abs": ours["abs_err"],
+                         "ours_rel": ours["rel_err"], "paper_abs": pa, "paper_rel": pr})
+    return rows
 
 
 # ============================================================================ the experiment

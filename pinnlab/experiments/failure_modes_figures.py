@@ -6,7 +6,8 @@ from typing import Optional, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .failure_modes import PAPER_TABLE3, FailureModes
+from .failure_modes import PAPER_TABLE3, FailureModes, table2_rows
+from .store import committed_metrics
 
 LAYER_COLORS = ("C0", "C1", "C2")
 
@@ -17,12 +18,21 @@ def _fmt(v, spec=".4f") -> str:
 
 def table2_text(res: FailureModes, rank: int = 30) -> str:
     """Table 2 (ours beside the paper's) as fixed-width text, labelled with the preset."""
-    lines = [f"Table 2, convection, IC 1 + sin x — ours: '{res.cfg.mode}' preset; paper: full set-up. "
+    return _table2_text(res.metrics, res.cfg.mode, rank)
+
+
+def stored_table2_texts(name: str = "04_failure_modes", rank: int = 30) -> dict[str, str]:
+    """Table 2 of every committed medium/full run (``figures/<name>/<preset>/metrics.json``), by preset."""
+    return {mode: _table2_text(m["results"], mode, rank) for mode, m in committed_metrics(name).items()}
+
+
+def _table2_text(metrics: dict, mode: str, rank: int) -> str:
+    lines = [f"Table 2, convection, IC 1 + sin x — ours: '{mode}' preset; paper: full set-up. "
              f"Low-rank baselines at rank {rank}.",
              f"{'method':31s} {'rank':>8s} {'β':>4s} | {'abs (ours)':>10s} {'rel (ours)':>10s} | "
              f"{'abs (paper)':>11s} {'rel (paper)':>11s}"]
     lines.append("-" * len(lines[1]))
-    for r in res.table2_rows(rank):
+    for r in table2_rows(metrics, rank):
         lines.append(f"{r['method']:31s} {r['rank']:>8s} {r['beta']:4.0f} | {r['ours_abs']:10.4f} {r['ours_rel']:10.4f} | "
                      f"{_fmt(r['paper_abs']):>11s} {_fmt(r['paper_rel']):>11s}")
     return "\n".join(lines)

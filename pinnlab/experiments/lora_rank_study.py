@@ -80,7 +80,7 @@ def settings(cfg: Config) -> dict:
         "base_patience": cfg.pick(quick=None, medium=1000, full=1000),
         "base_lbfgs_iters": cfg.pick(quick=200, medium=500, full=2000),
         "n_points": cfg.pick(quick=quick, medium=medium, full=full),
-        "burgers2d_eval_grid": cfg.pick(quick=(21, 21, 6), medium=(51, 51, 11), full=(51, 51, 11)),
+        "burgers2d_eval_grid": (101, 101, 11),  # (x, y, t); the fronts are thin, a coarse grid misses them
     }
 
 
@@ -181,8 +181,8 @@ def fit_tasks_cached(store: Store, key: str, model: EngineModel, pdes: list[PDE]
 def _forget_if_settings_changed(store: Store, pde_name: str, s: dict) -> None:
     """Stored runs of ``pde_name`` made with other sizes are deleted, never silently reused."""
     key = f"{pde_name}_settings"
-    now = json.loads(json.dumps(_jsonable({k: v for k, v in s.items() if k != "n_points"}
-                                          | {"n_points": s["n_points"][pde_name]})))
+    training = {k: v for k, v in s.items() if k not in ("n_points", "burgers2d_eval_grid")}
+    now = json.loads(json.dumps(_jsonable(training | {"n_points": s["n_points"][pde_name]})))
     old = store.load_json(key)
     if old is not None and old != now:
         for f in store.dir.glob(f"{pde_name}_*"):

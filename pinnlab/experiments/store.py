@@ -34,6 +34,21 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def committed_metrics(name: str, modes: tuple[str, ...] = ("medium", "full")) -> dict[str, dict]:
+    """The ``metrics.json`` of the committed runs of experiment ``name`` (``figures/<name>/<mode>/``), by preset.
+
+    Presets without a finished run are left out, so the result may be empty. Seed-0 runs only.
+    """
+    from ..config import ROOT
+
+    out = {}
+    for mode in modes:
+        p = ROOT / "figures" / name / mode / "metrics.json"
+        if p.exists():
+            out[mode] = json.loads(p.read_text())
+    return out
+
+
 class Store:
     """Files of one experiment for one preset and seed."""
 
