@@ -89,10 +89,15 @@ def loss_curves(history: dict, ax=None, title: str = "training loss", terms=("lo
 def save(fig, name: str, cfg, folder: str) -> Optional[Path]:
     """Save ``fig`` as ``figures/<folder>/<name>.png`` for medium/full presets, else ``build/figures``.
 
+    The saved picture carries a small "pinnlab · <preset> preset" stamp in its lower right corner, so a
+    PNG seen out of context still says which preset made it.
+
     Returns the path written.
     """
     base = ROOT / ("figures" if cfg.mode != "quick" else "build/figures") / folder
     base.mkdir(parents=True, exist_ok=True)
     path = base / f"{name}.png"
+    stamp = fig.text(0.995, 0.002, f"pinnlab · {cfg.mode} preset", ha="right", va="bottom", fontsize=7, color="0.45")
     fig.savefig(path, bbox_inches="tight")
+    stamp.remove()  # the notebook's own display stays as drawn
     return path
