@@ -223,7 +223,7 @@ Krishnapriyan et al. and Paper B report that PINNs fail on reaction for $\rho\ge
 logistic term drives $u$ towards 1 wherever $u>0$, with a front that sharpens as $\rho$ grows; and $u\equiv0$ and
 $u\equiv1$ both have zero residual, so a PINN can settle on a state that satisfies the PDE almost everywhere but not the
 initial condition. Left: the per-task PINN's error against $\rho$ (Table 4's values plus a few beyond); right: its
-solution at the largest $\rho$ of Table 4.
+solution at the $\rho$ where its error is largest.
 """),
 code(r"""
 fig = F.draw_reaction_failure(res)
@@ -317,7 +317,7 @@ lets a hypernetwork predict only the diagonal $s$ (notebooks 04–05).
 
 |  | Paper A: LoRA HyperPINN | Paper B: Hyper-LR-PINN |
 |---|---|---|
-| what is task-specific | LoRA factors $A, B$ of each layer (643 numbers per rank for a 2-64⁵-1 net) | diagonals $s$ (≤ 150) + dense first/last layers (201) |
+| what is task-specific | LoRA factors $A, B$ of each layer ($\sum_l (d_{in}+d_{out})$ numbers per unit of rank) | diagonals $s$ (≤ 150) + dense first/last layers (201) |
 | what is shared | the base PINN $W_0$, trained on one task | the bases $U, V$, trained with the hypernetwork over all tasks |
 | a new task costs | one hypernetwork pass (Paper A's Table 3: about 1 s) | one hypernetwork pass, optionally Phase 2 (a few epochs) |
 | paper's headline | rank 4 best; LoRA HyperPINN ≈ physics-trained HyperPINN, far better than full-weight prediction | solves $\beta\ge30$; Table 4 best or near best; Figure 7 in 10 epochs |
