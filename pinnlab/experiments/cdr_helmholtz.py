@@ -111,22 +111,6 @@ def _schedule(s: dict, epochs: int, n_collocation: Optional[int] = None) -> Sche
                     checkpoint_every=s["checkpoint_every"])
 
 
-def _cached(store: Store, key: str, model: torch.nn.Module, train: Callable[..., dict]) -> dict:
-    """Reload ``key.pt`` + ``key.json`` into ``model`` when both exist, else ``train(checkpoint=...)``
-    (resumable), save the state and the history, and drop the checkpoint."""
-    state, hist = store.load_state(key), store.load_json(key)
-    if state is not None and hist is not None:
-        model.load_state_dict(state)
-        model.to(store.cfg.device, store.cfg.dtype)
-        return hist
-    ckpt = store.path(key + ".ckpt")
-    hist = train(checkpoint=ckpt)
-    store.save_state(key, model.state_dict())
-    store.save_json(key, hist)
-    ckpt.unlink(missing_ok=True)
-    return hist
-
-
 def _mu_key(m) -> str:
     return "beta_{:g}_nu_{:g}_rho_{:g}".format(*m)
 
@@ -287,7 +271,7 @@ def _table4(store: Store, s: dict, cfg: Config, models: dict, histories: dict) -
     all_mus = [m for t in PDE_TYPES for m in fam[t]]
     pinn_mus = all_mus + sweep
     pinn = baselines.vanilla_pinn(len(pinn_mus), generator=cfg.generator(100))
-    histories["pinn"] = _cached(store, "pinn", pinn, lambda checkpoint: cdr_fit(
+    histories["pinn"] = store.trained("pinn", pinn, lambda checkpoint: cdr_fit(
         pinn, pinn_mus, _schedule(s, s["scratch_epochs"]), device=cfg.device, dtype=cfg.dtype,
         generator=cfg.generator(101), checkpoint=checkpoint, progress=cfg.progress, desc="PINN (every task)"))
     models["pinn"] = pinn
@@ -310,7 +294,7 @@ def _table4(store: Store, s: dict, cfg: Config, models: dict, histories: dict) -
     s2s = S2S(len(all_mus), s["s2s_segments"], generator=cfg.generator(110))
     sdir = store.dir / "s2s"
     sdir.mkdir(exist_ok=True)
-    histories["pinn_s2s"] = _cached(store, "pinn_s2s", s2s, lambda checkpoint: fit_s2s(
+    histories["pinn_s2s"] = store.trained("pinn_s2s", s2s, lambda checkpoint: fit_s2s(
         s2s, all_mus, _schedule(s, s["scratch_epochs"]), device=cfg.device, dtype=cfg.dtype,
         generator=cfg.generator(111), checkpoint_dir=sdir, progress=cfg.progress))
     models["pinn_s2s"] = s2s
@@ -327,7 +311,7 @@ def _table4(store: Store, s: dict, cfg: Config, models: dict, histories: dict) -
         T = len(mus)
         rng = param_range(t, mus)
         pp = PINNP(VARYING[t], [rng[v] for v in VARYING[t]], generator=cfg.generator(120 + j))
-        histories[f"pinn_p_{t}"] = _cached(store, f"pinn_p_{t}", pp, lambda checkpoint, pp=pp, mus=mus, t=t: fit_pinn_p(
+        histories[f"pinn_p_{t}"] = store.trained(f"pinn_p_{t}", pp, lambda checkpoint, pp=pp, mus=mus, t=t: fit_pinn_p(
             pp, mus, _schedule(s, s["scratch_epochs"]), device=cfg.device, dtype=cfg.dtype,
             generator=cfg.generator(121 + j), checkpoint=checkpoint, progress=cfg.progress, desc=f"PINN-P ({t})"))
         models[f"pinn_p_{t}"] = pp
@@ -336,16 +320,14 @@ def _table4(store: Store, s: dict, cfg: Config, models: dict, histories: dict) -
         for method, label in (("fomaml", "maml"), ("reptile", "reptile")):
             init = baselines.naive_lr_pinn(50, generator=cfg.generator(130 + j))
             msched = _schedule(s, s["meta_epochs"])
-            histories[f"{label}_{t}"] = _cached(
-                store, f"{label}_{t}", init,
+            histories[f"{label}_{t}"] = store.trained(f"{label}_{t}", init,
                 lambda checkpoint, init=init, msched=msched, method=method, mus=mus: baselines.meta_train(
                     init, [m[0] for m in mus], msched, method, inner_steps=s["inner_steps"], inner_lr=s["inner_lr"],
                     device=cfg.device, dtype=cfg.dtype, generator=cfg.generator(131 + j), checkpoint=checkpoint,
                     progress=cfg.progress, pde=stack_mu(mus, "gauss", cfg.device, cfg.dtype), ic="gauss",
                     spec=spec_for(mus)))
             ft = baselines.stacked_copies(init, T)
-            histories[f"{label}_{t}_finetune"] = _cached(
-                store, f"{label}_{t}_finetune", ft, lambda checkpoint, ft=ft, mus=mus, label=label: cdr_fit(
+            histories[f"{label}_{t}_finetune"] = store.trained(f"{label}_{t}_finetune", ft, lambda checkpoint, ft=ft, mus=mus, label=label: cdr_fit(
                     ft, mus, _schedule(s, s["phase2_epochs"]), device=cfg.device, dtype=cfg.dtype,
                     generator=cfg.generator(132 + j), checkpoint=checkpoint, progress=cfg.progress,
                     desc=f"{label} fine-tune ({t})"))
@@ -353,14 +335,14 @@ def _table4(store: Store, s: dict, cfg: Config, models: dict, histories: dict) -
             record(label, t, predict_grid(ft.layers(), P))
 
         model = _hyper_model(mus, 140 + j, cfg).to(cfg.device, cfg.dtype)
-        histories[f"hyper_phase1_{t}"] = _cached(store, f"hyper_phase1_{t}", model, lambda checkpoint, model=model, mus=mus:
+        histories[f"hyper_phase1_{t}"] = store.trained(f"hyper_phase1_{t}", model, lambda checkpoint, model=model, mus=mus:
                                                  phase1_mu(model, mus, _schedule(s, s["phase1_epochs"]),
                                                            device=cfg.device, dtype=cfg.dtype,
                                                            generator=cfg.generator(141 + j), checkpoint=checkpoint,
                                                            progress=cfg.progress, desc=f"Phase 1 ({t})"))
         hyper[t] = model
         net = model.phase2_model([list(m) for m in mus])
-        histories[f"hyper_phase2_{t}"] = _cached(store, f"hyper_phase2_{t}", net, lambda checkpoint, net=net, mus=mus:
+        histories[f"hyper_phase2_{t}"] = store.trained(f"hyper_phase2_{t}", net, lambda checkpoint, net=net, mus=mus:
                                                  cdr_fit(net, mus, _schedule(s, s["phase2_epochs"]), device=cfg.device,
                                                          dtype=cfg.dtype, generator=cfg.generator(142 + j),
                                                          checkpoint=checkpoint, progress=cfg.progress,
@@ -398,7 +380,7 @@ def _fig7(store: Store, s: dict, cfg: Config, models: dict, histories: dict) -> 
                            penalty=lambda: model.orthogonality(sched.ortho_weight), modules=(model,),
                            checkpoint=checkpoint, progress=cfg.progress, desc="Helmholtz Phase 1")
 
-    histories["helm_phase1"] = _cached(store, "helm_phase1", model, train1)
+    histories["helm_phase1"] = store.trained("helm_phase1", model, train1)
 
     def eval_fn(get_layers):
         return lambda: {k_: v for k_, v in errors(predict_grid(get_layers(), Pc), refc).items() if k_ != "max_err"}
@@ -414,7 +396,7 @@ def _fig7(store: Store, s: dict, cfg: Config, models: dict, histories: dict) -> 
                            eval_fn=eval_fn(net.layers), eval_at=lambda e: True, checkpoint=checkpoint,
                            progress=cfg.progress, desc="Helmholtz Phase 2")
 
-    histories["helm_phase2"] = _cached(store, "helm_phase2", net, train2)
+    histories["helm_phase2"] = store.trained("helm_phase2", net, train2)
     pinn = baselines.vanilla_pinn(len(a_eval), generator=cfg.generator(210)).to(cfg.device, cfg.dtype)
     sp = copy.copy(sched)
     sp.epochs = s["helm_pinn_epochs"]
@@ -427,7 +409,7 @@ def _fig7(store: Store, s: dict, cfg: Config, models: dict, histories: dict) -> 
                            eval_fn=eval_fn(pinn.layers), checkpoint=checkpoint, progress=cfg.progress,
                            desc="Helmholtz PINN")
 
-    histories["helm_pinn"] = _cached(store, "helm_pinn", pinn, trainp)
+    histories["helm_pinn"] = store.trained("helm_pinn", pinn, trainp)
     models["helm_phase2"], models["helm_pinn"] = net, pinn
     with torch.no_grad():
         p1 = predict_grid(model.layers(a_eval), P)

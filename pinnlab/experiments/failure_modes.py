@@ -23,7 +23,6 @@ Sizes per preset come from :func:`settings`; the code path is the same in every 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -121,22 +120,6 @@ def _schedule(s: dict, epochs: int) -> Schedule:
                     log_every=s["log_every"], eval_every=s["eval_every"], checkpoint_every=s["checkpoint_every"])
 
 
-def _cached(store: Store, key: str, model: torch.nn.Module, train: Callable[..., dict]) -> dict:
-    """Reload ``key.pt`` + ``key.json`` into ``model`` when both exist, else ``train(checkpoint=...)``
-    (resumable), save the state and the history, and drop the checkpoint."""
-    state, hist = store.load_state(key), store.load_json(key)
-    if state is not None and hist is not None:
-        model.load_state_dict(state)
-        model.to(store.cfg.device, store.cfg.dtype)
-        return hist
-    ckpt = store.path(key + ".ckpt")
-    hist = train(checkpoint=ckpt)
-    store.save_state(key, model.state_dict())
-    store.save_json(key, hist)
-    ckpt.unlink(missing_ok=True)
-    return hist
-
-
 def _thin(hist: dict, keys: tuple[str, ...], n: int = 400) -> dict:
     """Every ``k``-th logged value so that a curve has at most ``n`` points (for metrics.json)."""
     m = len(hist["epoch"])
@@ -227,7 +210,7 @@ def _pinn_sweep(store: Store, s: dict, cfg: Config) -> tuple[torch.nn.Module, di
     nx, nt = s["curve_grid"]
     _, _, Pc = eval_grid(nx, nt)
     refc = reference(betas, nx, nt).reshape(len(betas), -1)
-    hist = _cached(store, "pinn_sweep", net, lambda checkpoint: fit_cdr_tasks(
+    hist = store.trained("pinn_sweep", net, lambda checkpoint: fit_cdr_tasks(
         net, betas, sched, device=cfg.device, dtype=cfg.dtype, generator=cfg.generator(101), eval_points=Pc,
         eval_ref=refc, checkpoint=checkpoint, progress=cfg.progress, desc="vanilla PINN sweep"))
     _, _, P = eval_grid()
@@ -251,7 +234,7 @@ def _hyper_phase1(store: Store, key: str, betas: list[float], epochs: int, s: di
     _, _, Pc = eval_grid(nx, nt)
     refc = reference(betas, nx, nt).reshape(len(betas), -1)
     sched = _schedule(s, epochs)
-    hist = _cached(store, key, model, lambda checkpoint: phase1(
+    hist = store.trained(key, model, lambda checkpoint: phase1(
         model, betas, sched, device=cfg.device, dtype=cfg.dtype, generator=cfg.generator(seed + 1),
         eval_points=Pc, eval_ref=refc, checkpoint=checkpoint, progress=cfg.progress, desc=desc))
     return model, hist
@@ -266,7 +249,7 @@ def _hyper_phase2(store: Store, key: str, model: HyperLRPINN, betas: list[float]
         nx, nt = eval_grid_size
         _, _, Pc = eval_grid(nx, nt)
         kw = {"eval_points": Pc, "eval_ref": reference(betas, nx, nt).reshape(len(betas), -1), "eval_at": eval_at}
-    hist = _cached(store, key, net, lambda checkpoint: fit_cdr_tasks(
+    hist = store.trained(key, net, lambda checkpoint: fit_cdr_tasks(
         net, betas, sched, device=cfg.device, dtype=cfg.dtype, generator=cfg.generator(seed), checkpoint=checkpoint,
         progress=cfg.progress, desc=f"Phase 2 ({'adaptive' if adaptive else 'full'} rank, {len(betas)} β)", **kw))
     return net, hist
@@ -312,7 +295,7 @@ def failure_modes(cfg: Config) -> FailureModes:
             return fit_cdr_tasks(net, tb, sched, device=cfg.device, dtype=cfg.dtype, generator=cfg.generator(301),
                                  checkpoint=checkpoint, progress=cfg.progress, desc=f"Naive-LR-PINN r={r}")
 
-        histories[f"naive_r{r}"] = _cached(store, f"naive_r{r}", net, train_naive)
+        histories[f"naive_r{r}"] = store.trained(f"naive_r{r}", net, train_naive)
         table2.setdefault("naive_lr", {})[f"rank_{r}"] = _err_row(predict_grid(net.layers(), P), ref_table, tb)
 
     for r in s["curriculum_ranks"]:
@@ -325,7 +308,7 @@ def failure_modes(cfg: Config) -> FailureModes:
             return baselines.curriculum(cnet, tb, sched, s["curriculum_stages"], device=cfg.device, dtype=cfg.dtype,
                                         generator=cfg.generator(302), checkpoint_dir=cdir, progress=cfg.progress)
 
-        histories[f"curriculum_r{r}"] = _cached(store, f"curriculum_r{r}", cnet, train_curriculum)
+        histories[f"curriculum_r{r}"] = store.trained(f"curriculum_r{r}", cnet, train_curriculum)
         table2.setdefault("curriculum", {})[f"rank_{r}"] = _err_row(predict_grid(cnet.layers(), P), ref_table, tb)
 
     # ---- first-order MAML and Reptile on Naive-LR-PINN, then fine-tuning per β
@@ -338,7 +321,7 @@ def failure_modes(cfg: Config) -> FailureModes:
         for r in s["meta_ranks"]:
             init = baselines.naive_lr_pinn(r, generator=cfg.generator(400 + r))
             msched = _schedule(s, s["meta_epochs"])
-            hm = _cached(store, f"{label}_r{r}", init, lambda checkpoint, init=init, msched=msched, method=method:
+            hm = store.trained(f"{label}_r{r}", init, lambda checkpoint, init=init, msched=msched, method=method:
                          baselines.meta_train(init, train_betas, msched, method, inner_steps=s["inner_steps"],
                                               inner_lr=s["inner_lr"], device=cfg.device, dtype=cfg.dtype,
                                               generator=cfg.generator(401), eval_points=Pc, eval_ref=refc_train,
@@ -351,7 +334,7 @@ def failure_modes(cfg: Config) -> FailureModes:
                 return fit_cdr_tasks(ft, tb, fsched, device=cfg.device, dtype=cfg.dtype, generator=cfg.generator(402),
                                      checkpoint=checkpoint, progress=cfg.progress, desc=f"{label} fine-tune r={r}")
 
-            histories[f"{label}_r{r}_finetune"] = _cached(store, f"{label}_r{r}_finetune", ft, train_finetune)
+            histories[f"{label}_r{r}_finetune"] = store.trained(f"{label}_r{r}_finetune", ft, train_finetune)
             table2.setdefault(label, {})[f"rank_{r}"] = _err_row(predict_grid(ft.layers(), P), ref_table, tb)
             if r == (30 if 30 in s["meta_ranks"] else s["meta_ranks"][0]):
                 fig3[label] = {**_thin(hm, ("loss", "adapted")), "eval_epoch": hm["eval_epoch"],
@@ -373,7 +356,7 @@ def failure_modes(cfg: Config) -> FailureModes:
     _, h6 = _hyper_phase2(store, "fig6_hyper", hyper_low, f6, s["fig6_hyper_epochs"], True, s, cfg, 600,
                           eval_at=check, eval_grid_size=(nx, nt))
     p6 = baselines.vanilla_pinn(len(f6), generator=cfg.generator(610))
-    h6p = _cached(store, "fig6_pinn", p6, lambda checkpoint: fit_cdr_tasks(
+    h6p = store.trained("fig6_pinn", p6, lambda checkpoint: fit_cdr_tasks(
         p6, f6, _schedule(s, s["fig6_pinn_epochs"]), device=cfg.device, dtype=cfg.dtype, generator=cfg.generator(611),
         eval_points=Pc, eval_ref=reference(f6, nx, nt).reshape(len(f6), -1), eval_at=check, checkpoint=checkpoint,
         progress=cfg.progress, desc="Figure 6 PINNs"))

@@ -111,6 +111,22 @@ class Store:
         self.path(key + ".ckpt").unlink(missing_ok=True)
         return res
 
+    def trained(self, key: str, model: torch.nn.Module, train: Callable[..., dict]) -> dict:
+        """Reload ``key.pt`` + ``key.json`` into ``model`` when both exist, else call
+        ``train(checkpoint=path)`` (which must resume from that checkpoint when it exists), save the
+        state and the returned history, and drop the checkpoint. Returns the history."""
+        state, hist = self.load_state(key), self.load_json(key)
+        if state is not None and hist is not None:
+            model.load_state_dict(state)
+            model.to(self.cfg.device, self.cfg.dtype)
+            return hist
+        ckpt = self.path(key + ".ckpt")
+        hist = train(checkpoint=ckpt)
+        self.save_state(key, model.state_dict())
+        self.save_json(key, hist)
+        ckpt.unlink(missing_ok=True)
+        return hist
+
     def cached(self, key: str, compute: Callable[[], dict]) -> dict:
         """JSON-cached result of ``compute()``."""
         out = self.load_json(key)
