@@ -10,7 +10,8 @@ Public API::
 from . import engine, metrics, models, pdes, train  # noqa: I001
 from .config import Config, setup
 from . import exercises, experiments, plot, widgets
+from . import baselines, hyper, hyperlr, lowrank, multitask
 
 __version__ = "0.1.0"
-__all__ = ["Config", "setup", "engine", "exercises", "experiments", "metrics", "models", "pdes", "plot",
-           "train", "widgets"]
+__all__ = ["Config", "setup", "baselines", "engine", "exercises", "experiments", "hyper", "hyperlr", "lowrank",
+           "metrics", "models", "multitask", "pdes", "plot", "train", "widgets"]

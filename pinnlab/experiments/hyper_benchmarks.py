@@ -36,7 +36,7 @@ from ..pdes import PDE, Burgers1D
 from ..train import fit, sample_points
 from .lora_rank_study import TITLES, eval_set, fit_tasks_cached, make_tasks, map_set, task_label
 from .pinn_basics import base_widths
-from .store import Store, _jsonable
+from .store import PerPDE, Store, _jsonable, run_per_pde
 
 NAME = "03_hypernetwork_benchmarks"
 PDE_NAMES = ("burgers1d", "kovasznay", "burgers2d")
@@ -371,23 +371,12 @@ def key_file(pde_name: str, key: str) -> str:
     return f"{pde_name}_hyper_{key.replace('*', 'all')}"
 
 
-class Benchmarks(dict):
-    """``{pde_name: HyperBenchmark}`` with the combined :attr:`metrics` (printed by ``python -m pinnlab run``)."""
-
-    @property
-    def metrics(self) -> dict:
-        return {k: v.metrics for k, v in self.items()}
+Benchmarks = PerPDE  # {pde_name: result} with the combined .metrics
 
 
-def hyper_benchmarks_all(cfg: Config) -> Benchmarks:
+def hyper_benchmarks_all(cfg: Config) -> PerPDE:
     """:func:`hyper_benchmarks` for the three PDEs of Paper A's Tables 2 and 3."""
-    out = Benchmarks()
-    for name in PDE_NAMES:
-        t0 = time.perf_counter()
-        out[name] = hyper_benchmarks(name, cfg)
-        if cfg.progress:
-            print(f"{TITLES[name]}: done in {time.perf_counter() - t0:.0f} s")
-    return out
+    return run_per_pde(hyper_benchmarks, PDE_NAMES, TITLES, cfg)
 
 
 __all__ = ["Benchmarks", "HyperBenchmark", "PAPER_TABLE2", "PAPER_TABLE3", "hyper_benchmarks",

@@ -30,7 +30,7 @@ from ..multitask import MultiFitResult, fit_tasks
 from ..pdes import PDE, Burgers1D, Burgers2D, Kovasznay, grf
 from ..train import Points, fit, sample_points
 from .pinn_basics import base_widths
-from .store import Store, _jsonable
+from .store import PerPDE, Store, _jsonable, run_per_pde
 
 NAME = "02_lora_rank_study"
 PDE_NAMES = ("burgers1d", "kovasznay", "burgers2d")
@@ -349,20 +349,9 @@ def lora_rank_study(pde_name: str, cfg: Config) -> LoRAStudy:
     return LoRAStudy(cfg, pde_name, base_pde, tasks, base, models, fits, results, s)
 
 
-class RankStudies(dict):
-    """``{pde_name: LoRAStudy}`` with the combined :attr:`metrics` (what ``python -m pinnlab run`` prints)."""
-
-    @property
-    def metrics(self) -> dict:
-        return {k: v.metrics for k, v in self.items()}
+RankStudies = PerPDE  # {pde_name: result} with the combined .metrics
 
 
-def lora_rank_study_all(cfg: Config) -> RankStudies:
+def lora_rank_study_all(cfg: Config) -> PerPDE:
     """:func:`lora_rank_study` for the three PDEs of Paper A's Table 1 (in the table's order)."""
-    out = RankStudies()
-    for name in PDE_NAMES:
-        t0 = time.perf_counter()
-        out[name] = lora_rank_study(name, cfg)
-        if cfg.progress:
-            print(f"{TITLES[name]}: done in {time.perf_counter() - t0:.0f} s")
-    return out
+    return run_per_pde(lora_rank_study, PDE_NAMES, TITLES, cfg)

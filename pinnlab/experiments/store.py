@@ -49,6 +49,26 @@ def committed_metrics(name: str, modes: tuple[str, ...] = ("medium", "full")) ->
     return out
 
 
+class PerPDE(dict):
+    """``{pde_name: result}`` of an experiment run for several PDEs, with the combined :attr:`metrics`
+    (what ``python -m pinnlab run`` prints)."""
+
+    @property
+    def metrics(self) -> dict:
+        return {k: v.metrics for k, v in self.items()}
+
+
+def run_per_pde(run: Callable[[str, Config], Any], names, titles: dict, cfg: Config) -> PerPDE:
+    """``run(name, cfg)`` for each PDE name in order, reporting each one's wall time when ``cfg.progress``."""
+    out = PerPDE()
+    for name in names:
+        t0 = time.perf_counter()
+        out[name] = run(name, cfg)
+        if cfg.progress:
+            print(f"{titles[name]}: done in {time.perf_counter() - t0:.0f} s")
+    return out
+
+
 class Store:
     """Files of one experiment for one preset and seed."""
 
