@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from .. import baselines
-from ..baselines_p import (PDE_TYPES, PINNP, S2S, VARYING, as_mu, cdr_fit, cdr_reference, family_tasks, fit_pinn_p,
+from ..baselines_p import (PDE_TYPES, PINNP, S2S, VARYING, cdr_fit, cdr_reference, family_tasks, fit_pinn_p,
                            fit_s2s, fit_stacked, param_range, phase1_mu, spec_for, stack_mu)
 from ..cdr_tasks import Schedule, errors, eval_grid, predict_grid
 from ..config import ROOT, Config

@@ -22,7 +22,6 @@ run resumes from its checkpoints.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 
@@ -36,7 +35,7 @@ from ..pdes import PDE, Burgers1D
 from ..train import fit, sample_points
 from .lora_rank_study import TITLES, eval_set, fit_tasks_cached, make_tasks, map_set, task_label
 from .pinn_basics import base_widths
-from .store import PerPDE, Store, _jsonable, run_per_pde
+from .store import PerPDE, Store, run_per_pde
 
 NAME = "03_hypernetwork_benchmarks"
 PDE_NAMES = ("burgers1d", "kovasznay", "burgers2d")
@@ -134,14 +133,8 @@ def _points(tasks: list[PDE], n: dict, cfg: Config, offset: int):
 
 def _forget_if_settings_changed(store: Store, pde_name: str, s: dict) -> None:
     """Stored runs made with other sizes are deleted, never silently reused."""
-    key = f"{pde_name}_settings"
-    now = json.loads(json.dumps(_jsonable({k: v for k, v in s.items() if k not in ("n_points", "splits")}
-                                          | {"n_points": s["n_points"][pde_name], "splits": s["splits"][pde_name]})))
-    old = store.load_json(key)
-    if old is not None and old != now:
-        for f in store.dir.glob(f"{pde_name}_*"):
-            f.unlink()
-    store.save_json(key, now)
+    store.forget_if_settings_changed(pde_name, {k: v for k, v in s.items() if k not in ("n_points", "splits")}
+                                     | {"n_points": s["n_points"][pde_name], "splits": s["splits"][pde_name]})
 
 
 # ----------------------------------------------------------------------------- result

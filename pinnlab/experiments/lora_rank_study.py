@@ -17,7 +17,6 @@ Burgers GRF initial conditions with ν = 0.01. T0 is the middle of the range (Re
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 
@@ -30,7 +29,7 @@ from ..multitask import MultiFitResult, fit_tasks
 from ..pdes import PDE, Burgers1D, Burgers2D, Kovasznay, grf
 from ..train import Points, fit, sample_points
 from .pinn_basics import base_widths
-from .store import PerPDE, Store, _jsonable, run_per_pde
+from .store import PerPDE, Store, run_per_pde
 
 NAME = "02_lora_rank_study"
 PDE_NAMES = ("burgers1d", "kovasznay", "burgers2d")
@@ -180,14 +179,8 @@ def fit_tasks_cached(store: Store, key: str, model: EngineModel, pdes: list[PDE]
 
 def _forget_if_settings_changed(store: Store, pde_name: str, s: dict) -> None:
     """Stored runs of ``pde_name`` made with other sizes are deleted, never silently reused."""
-    key = f"{pde_name}_settings"
     training = {k: v for k, v in s.items() if k not in ("n_points", "burgers2d_eval_grid")}
-    now = json.loads(json.dumps(_jsonable(training | {"n_points": s["n_points"][pde_name]})))
-    old = store.load_json(key)
-    if old is not None and old != now:
-        for f in store.dir.glob(f"{pde_name}_*"):
-            f.unlink()
-    store.save_json(key, now)
+    store.forget_if_settings_changed(pde_name, training | {"n_points": s["n_points"][pde_name]})
 
 
 # ----------------------------------------------------------------------------- result

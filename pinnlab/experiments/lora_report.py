@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Mapping
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from .lora_rank_study import PAPER_TABLE1, TITLES, LoRAStudy, method_label
 

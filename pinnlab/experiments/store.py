@@ -147,6 +147,18 @@ class Store:
         ckpt.unlink(missing_ok=True)
         return hist
 
+    def forget_if_settings_changed(self, prefix: str, settings: dict) -> None:
+        """Delete every stored ``<prefix>_*`` file when ``settings`` differ from those stored with them
+        (``<prefix>_settings.json``), then store ``settings``: runs made with other sizes are never
+        silently reused."""
+        key = f"{prefix}_settings"
+        now = json.loads(json.dumps(_jsonable(settings)))
+        old = self.load_json(key)
+        if old is not None and old != now:
+            for f in self.dir.glob(f"{prefix}_*"):
+                f.unlink()
+        self.save_json(key, now)
+
     def cached(self, key: str, compute: Callable[[], dict]) -> dict:
         """JSON-cached result of ``compute()``."""
         out = self.load_json(key)
