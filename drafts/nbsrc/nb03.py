@@ -214,7 +214,10 @@ for name, b in benches.items():
     if cfg.mode != "quick":
         assert h["B4_r4"]["test_mse"] < h["B2_r4"]["test_mse"], f"{name}: B4 should beat B2 at rank 4"
         assert h["B4_r*"]["test_mse"] > h["B4_r4"]["test_mse"], f"{name}: '*' should be worse than LoRA rank 4"
-    if cfg.mode != "quick" and name != "burgers1d":  # 1D Burgers: 16 or 100 training ICs for a 128-dim input
+    # not for 1D Burgers (16 or 100 training ICs for a 128-number input) nor 2D Burgers (the base network already
+    # fits every ν almost as well as a fit does: notebook 02, section 5) — printed instead
+    print(f"{name}: B4 r=4 test MSE {h['B4_r4']['test_mse']:.2e}, unadapted base {base['test_mse']:.2e}")
+    if cfg.mode != "quick" and name == "kovasznay":
         assert h["B4_r4"]["test_mse"] < cfg.pick(quick=1.0, medium=0.7, full=0.3) * base["test_mse"], name
 """),
 md(r"""
@@ -399,6 +402,9 @@ How to read it:
 * **What the paper claims, and what we test.** B4 better than B2 at rank 4, and "$*$" worse than every LoRA rank,
   are asserted from `medium` on. B4 beating B1 and B3 is *not* asserted: the paper's margins there are small
   (Kovasznay 4.8e-7 vs 5.2e-7) and depend on how long the data-driven runs train.
+* **2D Burgers needs no hypernetwork to start with.** As in notebook 02, the base network trained at one ν already
+  fits the other ν almost as well as any fit: ν only sets the width of a travelling front. So the comparison
+  with the unadapted base (printed above the figure) is not asserted there; B4 against B2 and against "$*$" is.
 * **Why "$*$" is so much worse.** Its last layer writes 21,187 numbers from 128 features, and a step of Adam moves
   every one of them: the predicted network changes everywhere at once, and at a learning rate that suits the LoRA
   heads it is thrown off the base network in the first steps (see its loss in Table 2, which can end *above* its
