@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from .config import Config
 from .engine import Jet, mlp_forward, mlp_jet
 from .pdes.base import PDE
-from .train import TERMS, Points, _save_atomic, load_checkpoint, sample_points
+from .train import TERMS, Points, _save_atomic, load_checkpoint, sample_points, total_loss
 
 Tensor = torch.Tensor
 
@@ -146,10 +146,6 @@ def task_loss_terms(model: torch.nn.Module, pde: PDE, pts: Points) -> dict[str, 
         if pts.bc is not None:
             terms["bc"] = pde.boundary_residual(parts[k], pts.bc[1]).pow(2).mean(dim=(-2, -1))
     return terms
-
-
-def _task_total(terms: dict[str, Tensor], weights: dict[str, float]) -> Tensor:
-    return sum(weights.get(k, 1.0) * v for k, v in terms.items())
 
 
 # ----------------------------------------------------------------------------- result
@@ -309,7 +305,7 @@ def fit_tasks(
 
     def step_terms(pts: Points) -> tuple[Tensor, dict[str, Tensor]]:
         terms = task_loss_terms(model, spde, pts)
-        return _task_total(terms, weights), terms
+        return total_loss(terms, weights), terms
 
     compiled = torch.compile(step_terms) if cfg.compile else step_terms
 
@@ -451,7 +447,7 @@ def _lbfgs_joint(model, spde, points, weights, iters, float64, res, cfg, desc, c
 
     def closure():
         opt.zero_grad(set_to_none=True)
-        per_task = _task_total(task_loss_terms(model, spde, points), weights)
+        per_task = total_loss(task_loss_terms(model, spde, points), weights)
         loss = torch.where(keep, per_task, torch.zeros_like(per_task)).sum()
         loss.backward()
         return loss
