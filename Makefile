@@ -58,8 +58,10 @@ figures: $(VENV)/.installed
 lab: $(VENV)/.installed
 	$(PY) -m jupyterlab notebooks
 
+# DeepXDE (the pinn_step baseline) is a benchmark-only dependency; DEVICE=cuda runs them on a GPU.
 bench: $(VENV)/.installed
-	$(PY) -m pinnlab bench
+	@$(PY) -c "import deepxde" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
+	$(PY) -m pinnlab bench --device $(if $(filter auto,$(DEVICE)),cpu,$(DEVICE)) $(if $(QUICK),--quick)
 
 strip: $(VENV)/.installed
 	$(PY) -m nbstripout --keep-metadata-keys cell.metadata.tags cell.metadata.jupyter notebooks/*.ipynb

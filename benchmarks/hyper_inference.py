@@ -47,9 +47,14 @@ def problems() -> dict:
 def main() -> None:
     ap = benchlib.base_parser(__doc__.splitlines()[0])
     args = ap.parse_args()
-    benchlib.setup_threads(args.threads)
-    info = benchlib.machine()
-    cases, flops, nets = {}, {}, {}
+    info = benchlib.start(args)
+    with benchlib.device_scope():
+        run(args, info, benchlib.on_device(benchlib.build(hypernets)))
+
+
+def hypernets() -> dict:
+    """``{label: (hypernetwork, task vector [1, n_in], grid)}`` for every PDE at rank 4 and ``*``."""
+    nets = {}
     for name, (n_in, widths, grid, z) in problems().items():
         base = MLP(widths, generator=torch.Generator().manual_seed(1)).requires_grad_(False)
         for rank in (4, "*"):
@@ -57,9 +62,13 @@ def main() -> None:
                              generator=torch.Generator().manual_seed(2)).requires_grad_(False)
             with torch.no_grad():  # move away from the base so the timed weights are generic
                 hyper.net.weights[-1].normal_(std=1e-3, generator=torch.Generator().manual_seed(3))
-            label = f"{name} r={rank}" if rank != "*" else f"{name} *"
-            nets[label] = (hyper, z[None], grid)
-            cases[label] = (lambda h=hyper, zz=z[None], gg=grid: predict(h, zz, gg))
+            nets[f"{name} r={rank}" if rank != "*" else f"{name} *"] = (hyper, z[None], grid)
+    return nets
+
+
+def run(args, info: dict, nets: dict) -> None:
+    flops = {}
+    cases = {label: (lambda h=h, zz=zz, gg=gg: predict(h, zz, gg)) for label, (h, zz, gg) in nets.items()}
     # the profile of one path: where do the milliseconds go?
     hyper, z, grid = nets["kovasznay r=4"]
     with torch.no_grad():
@@ -74,13 +83,11 @@ def main() -> None:
     with torch.no_grad():
         for k, f in every.items():
             flops[k] = benchlib.count_flops(f)
-        n = 1536
-        a, b = torch.randn(n, n), torch.randn(n, n)
         fns = dict(every)
-        fns["_peak"] = lambda: torch.mm(a, b)
+        fns["_peak"], peak_flops, _ = benchlib.peak_op()
         t = benchlib.interleaved(fns, rounds=5 if args.quick else 25, warmup=3, budget_s=30 if args.quick else 120)
     pk = t.pop("_peak")
-    peak = 2.0 * n**3 / (pk["median_ms"] * 1e-3) / 1e9
+    peak = peak_flops / (pk["median_ms"] * 1e-3) / 1e9
     rows = []
     for k, v in t.items():
         f = flops[k]
@@ -88,8 +95,7 @@ def main() -> None:
         rows.append({"case": k, "median_ms": v["median_ms"], "min_ms": v["min_ms"], "cpu_ms": v["cpu_ms"],
                      "mflop": None if f is None else f / 1e6, "gflops": gfs,
                      "pct_peak": None if gfs is None else 100 * gfs / peak})
-    print(f"HyperPINN: one new task on a 101×101 grid (predict weights + evaluate) — {info['cpu']}, "
-          f"{info['threads']} threads, load avg {info['load_avg_start']}")
+    print(f"HyperPINN: one new task on a 101×101 grid (predict weights + evaluate) — {benchlib.where(info)}")
     print(benchlib.table(rows, [("case", "case", ""), ("median_ms", "ms", ".2f"), ("min_ms", "best ms", ".2f"),
                                 ("cpu_ms", "CPU ms", ".2f"), ("mflop", "MFLOP", ".0f"),
                                 ("gflops", "GFLOP/s", ".1f"), ("pct_peak", "% peak", ".0f")]))

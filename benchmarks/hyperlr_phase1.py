@@ -97,9 +97,14 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=0, help="timing rounds (default 5, --quick 3)")
     ap.add_argument("--skip-per-point", action="store_true", help="leave out the slow per-point variant")
     args = ap.parse_args(argv)
-    benchlib.setup_threads(args.threads)
+    info = benchlib.start(args)
+    model, pts = benchlib.build(make, args.points)
+    with benchlib.device_scope():
+        run(args, info, model, pts)
+
+
+def run(args, info: dict, model, pts) -> None:
     rounds = args.rounds or (3 if args.quick else 5)
-    model, pts = make(args.points)
     mu = model.as_mu(BETAS)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=2.5e-4)
     T = len(BETAS)
@@ -143,9 +148,8 @@ def main(argv=None) -> None:
 
     fns = {"batched": batched, "batched-autograd": batched_autograd, "loop-engine": loop(False),
            "loop-autograd": loop(True)}
-    info = benchlib.machine()
     print(f"Hyper-LR-PINN Phase 1: {T} tasks (β = 30…40), {args.points} collocation + 256 IC + 2×100 BC points "
-          f"per task, width 50, torch {info['torch']}, {info['threads']} thread(s), load {info['load_avg_start']}")
+          f"per task, width 50 — {benchlib.where(info)}")
     res = benchlib.interleaved(fns, rounds=rounds, warmup=1, budget_s=60 if args.quick else 240)
     if not args.skip_per_point:  # separately: its GB-sized per-point weights would slow the others' allocations
         pp = benchlib.interleaved({"batched": batched, "per-point": per_point}, rounds=2 if args.quick else 3,

@@ -65,15 +65,19 @@ def main() -> None:
     ap = benchlib.base_parser(__doc__.splitlines()[0])
     ap.add_argument("--tasks", type=int, default=100)
     args = ap.parse_args()
-    benchlib.setup_threads(args.threads)
-    info = benchlib.machine()
+    info = benchlib.start(args)
+    with benchlib.device_scope():
+        run(args, info)
+
+
+def run(args, info: dict) -> None:
     g = torch.Generator().manual_seed(0)
     pde = Kovasznay(40.0)
-    grid = pde.grid(101)[0].float()  # [10201, 2]
-    base = MLP(WIDTHS, generator=g)
+    grid = benchlib.on_device(pde.grid(101)[0].float())  # [10201, 2]
+    base = benchlib.build(MLP, WIDTHS, generator=g)
     base_layers = [(W.detach(), b.detach()) for W, b in base.layers()]
     n_out = RANK * sum(a + b for a, b in lora_shapes(WIDTHS))
-    hyper = MLP([1, 512, 512, 256, 256, 128, 128, n_out], generator=g).requires_grad_(False)
+    hyper = benchlib.build(MLP, [1, 512, 512, 256, 256, 128, 128, n_out], generator=g).requires_grad_(False)
     T = args.tasks
     Re = torch.linspace(20.0, 100.0, T).unsqueeze(1)
     with torch.no_grad():
@@ -97,14 +101,12 @@ def main() -> None:
         got = mlp_forward(many, grid)
         err = (got - ref).abs().max().item()
         flops = {k: benchlib.count_flops(f) for k, f in cases.items()}
-        n = 1536
-        a, b = torch.randn(n, n), torch.randn(n, n)
         fns = dict(cases)
-        fns["_peak"] = lambda: torch.mm(a, b)
+        fns["_peak"], peak_flops, _ = benchlib.peak_op()
         t = benchlib.interleaved(fns, rounds=5 if args.quick else 20, warmup=2, budget_s=40 if args.quick else 120)
     pk = t.pop("_peak")
-    peak = 2.0 * n**3 / (pk["median_ms"] * 1e-3) / 1e9
-    peak_cpu = 2.0 * n**3 / (pk["cpu_ms"] * 1e-3) / 1e9
+    peak = peak_flops / (pk["median_ms"] * 1e-3) / 1e9
+    peak_cpu = peak_flops / (pk["cpu_ms"] * 1e-3) / 1e9
     rows = []
     for k, v in t.items():
         f = flops[k]
@@ -114,7 +116,7 @@ def main() -> None:
                      "pct_peak": None if gfs is None else 100 * gfs / peak,
                      "pct_peak_cpu": None if f is None else 100 * (f / (v["cpu_ms"] * 1e-3) / 1e9) / peak_cpu})
     print(f"New-task solution on the 101×101 grid, {WIDTHS[0]}-64x6-{WIDTHS[-1]} merged rank-{RANK} LoRA — "
-          f"{info['cpu']}, {info['threads']} threads, load avg {info['load_avg_start']}")
+          f"{benchlib.where(info)}")
     print(benchlib.table(rows, [("case", "case", ""), ("median_ms", "ms", ".2f"), ("min_ms", "best ms", ".2f"),
                                 ("cpu_ms", "CPU ms", ".2f"), ("mflop", "MFLOP", ".0f"),
                                 ("gflops", "GFLOP/s", ".1f"), ("pct_peak", "% peak", ".0f"),

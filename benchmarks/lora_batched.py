@@ -16,9 +16,9 @@ makes the ratio robust on a shared machine (wall times; CPU times are kept in th
 """
 from __future__ import annotations
 
-import argparse
 import time
 
+import benchlib  # noqa: F401  (puts the checkout on sys.path)
 import torch
 
 import pinnlab
@@ -57,9 +57,11 @@ class _NoJet(torch.nn.Module):
 
 def seconds_per_epoch(step, epochs: int) -> tuple[float, float]:
     """(wall, CPU) seconds per epoch over ``epochs`` calls of ``step``."""
+    benchlib.sync()
     w, c = time.perf_counter(), time.process_time()
     for _ in range(epochs):
         step()
+    benchlib.sync()
     return (time.perf_counter() - w) / epochs, (time.process_time() - c) / epochs
 
 
@@ -67,11 +69,11 @@ def measure(n_tasks: int, n_points: int, rank: int = 4, blocks: int = 3, epochs:
     g = torch.Generator().manual_seed(0)
     res = torch.linspace(20.0, 100.0, n_tasks).tolist()
     pdes = [Kovasznay(r) for r in res]
-    pts = [sample_points(p, n_points, 0, 320, g) for p in pdes]
-    base = MLP(base_widths(2, 3), generator=g)
-    stacked = LoRAMLP(base, rank, n_tasks=n_tasks, generator=g)
+    pts = benchlib.build(lambda: [sample_points(p, n_points, 0, 320, g) for p in pdes])
+    base = benchlib.build(MLP, base_widths(2, 3), generator=g)
+    stacked = benchlib.build(LoRAMLP, base, rank, n_tasks=n_tasks, generator=g)
     singles = [stacked.task(i) for i in range(n_tasks)]
-    spde, spts = stack_pdes(pdes), stack_points(pts)
+    spde, spts = stack_pdes(pdes, device=benchlib.DEVICE), stack_points(pts)
     opt = torch.optim.Adam(stacked.parameters(), lr=1e-3)
     opts = [torch.optim.Adam(m.parameters(), lr=1e-3) for m in singles]
 
@@ -100,22 +102,26 @@ def measure(n_tasks: int, n_points: int, rank: int = 4, blocks: int = 3, epochs:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = benchlib.base_parser(__doc__.split("\n")[0])
     ap.add_argument("--tasks", type=int, default=20)
     ap.add_argument("--points", default="64,256,2601", help="collocation points per task (comma list)")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: pinnlab.setup's choice)")
     args = ap.parse_args(argv)
-    pinnlab.setup("quick", device="cpu", progress=False)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"LoRA rank 4, Kovasznay, {args.tasks} tasks, base {base_widths(2, 3)}, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); + 320 boundary points per task")
+    if args.quick and args.points == ap.get_default("points"):
+        args.points = "256,2601"
+    pinnlab.setup("quick", device=args.device, progress=False)
+    info = benchlib.start(args)
+    print(f"LoRA rank 4, Kovasznay, {args.tasks} tasks, base {base_widths(2, 3)} — {benchlib.where(info)}; "
+          f"+ 320 boundary points per task")
     print(f"{'points/task':>11s} {'batched s/epoch':>16s} {'loop s/epoch':>13s} {'ratio':>6s} "
           f"{'loop+autograd':>14s} {'ratio':>6s}")
+    rows = []
     for n in (int(v) for v in args.points.split(",")):
-        r = measure(args.tasks, n)
+        with benchlib.device_scope():
+            r = measure(args.tasks, n)
+        rows.append(r)
         print(f"{n:11d} {r['batched_s']:16.4f} {r['loop_s']:13.4f} {r['loop_s'] / r['batched_s']:5.1f}x "
               f"{r['autograd_s']:14.4f} {r['autograd_s'] / r['batched_s']:5.1f}x", flush=True)
+    benchlib.write("lora_batched", {"machine": info, "quick": args.quick, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -38,12 +38,22 @@ def main() -> None:
     ap.add_argument("--ranks", default="4", help="LoRA ranks, comma-separated ('' for none)")
     ap.add_argument("--no-compile", action="store_true")
     args = ap.parse_args()
-    benchlib.setup_threads(args.threads)
-    info = benchlib.machine()
+    info = benchlib.start(args)
     T = args.tasks
-    tasks = P.kovasznay_tasks(T, args.hidden)
-    print(f"{T} Kovasznay tasks, {tasks.widths[0]}-64x{args.hidden}-3, 2601+320 points each — {info['cpu']}, "
-          f"{info['threads']} threads, load avg {info['load_avg_start']}", flush=True)
+    tasks = benchlib.on_device(P.kovasznay_tasks(T, args.hidden))
+    print(f"{T} Kovasznay tasks, {tasks.widths[0]}-64x{args.hidden}-3, 2601+320 points each — "
+          f"{benchlib.where(info)}", flush=True)
+    with benchlib.device_scope():
+        run(args, info, tasks)
+
+
+def mlp(widths, seed: int, n_tasks=None) -> MLP:
+    """A seeded MLP (built on the CPU, as pinnlab does) on the benchmark's device."""
+    return benchlib.build(MLP, widths, n_tasks=n_tasks, generator=torch.Generator().manual_seed(seed))
+
+
+def run(args, info: dict, tasks) -> None:
+    T = args.tasks
 
     steps, compile_s, flops = {}, {}, {}
 
@@ -55,9 +65,9 @@ def main() -> None:
             print(f"  compiled {name}: first epoch {compile_s[name]:.1f} s", flush=True)
         steps[name] = step
 
-    stacked = MLP(tasks.widths, n_tasks=T, generator=torch.Generator().manual_seed(0))
+    stacked = mlp(tasks.widths, 0, n_tasks=T)
     add("stacked eager", P.adam_step(stacked, P.stacked_loss(stacked, tasks)))
-    loop_models = [MLP(tasks.widths, generator=torch.Generator().manual_seed(i)) for i in range(T)]
+    loop_models = [mlp(tasks.widths, i) for i in range(T)]
     add("loop eager", P.loop_step(loop_models, tasks))
     flops["stacked eager"] = flops["loop eager"] = benchlib.count_flops(steps["stacked eager"])
     lora_note = None
@@ -69,31 +79,29 @@ def main() -> None:
         lora_note = "pinnlab.models has no LoRAMLP yet: LoRA rows skipped"
     lora = {}
     if LoRAMLP is not None:
-        base = MLP(tasks.widths, generator=torch.Generator().manual_seed(0))
+        base = mlp(tasks.widths, 0)
         for r in ranks:
-            m = LoRAMLP(base, r, n_tasks=T, generator=torch.Generator().manual_seed(r))
+            m = benchlib.build(LoRAMLP, base, r, n_tasks=T, generator=torch.Generator().manual_seed(r))
             lora[r] = m
             add(f"LoRA r={r} stacked eager", P.adam_step(m, P.stacked_loss(m, tasks)))
             flops[f"LoRA r={r} stacked eager"] = benchlib.count_flops(steps[f"LoRA r={r} stacked eager"])
     if not args.no_compile:
-        cs = MLP(tasks.widths, n_tasks=T, generator=torch.Generator().manual_seed(0))
+        cs = mlp(tasks.widths, 0, n_tasks=T)
         add("stacked compiled", P.adam_step(cs, torch.compile(P.stacked_loss(cs, tasks))), compiled=True)
-        cl = [MLP(tasks.widths, generator=torch.Generator().manual_seed(i)) for i in range(T)]
+        cl = [mlp(tasks.widths, i) for i in range(T)]
         add("loop compiled", P.loop_step(cl, tasks, compiled=True), compiled=True)
         flops["stacked compiled"] = flops["loop compiled"] = flops["stacked eager"]
         for r, m in lora.items():
-            mc = LoRAMLP(base, r, n_tasks=T, generator=torch.Generator().manual_seed(r))
+            mc = benchlib.build(LoRAMLP, base, r, n_tasks=T, generator=torch.Generator().manual_seed(r))
             add(f"LoRA r={r} stacked compiled", P.adam_step(mc, torch.compile(P.stacked_loss(mc, tasks))),
                 compiled=True)
             flops[f"LoRA r={r} stacked compiled"] = flops[f"LoRA r={r} stacked eager"]
-    n = 1536
-    a, b = torch.randn(n, n), torch.randn(n, n)
     fns = dict(steps)
-    fns["_peak"] = lambda: torch.mm(a, b)
+    fns["_peak"], peak_flops, n = benchlib.peak_op()
     t = benchlib.interleaved(fns, rounds=3 if args.quick else 10, warmup=1, budget_s=60 if args.quick else 240)
     pk = t.pop("_peak")
-    peak = 2.0 * n**3 / (pk["median_ms"] * 1e-3) / 1e9
-    peak_cpu = 2.0 * n**3 / (pk["cpu_ms"] * 1e-3) / 1e9
+    peak = peak_flops / (pk["median_ms"] * 1e-3) / 1e9
+    peak_cpu = peak_flops / (pk["cpu_ms"] * 1e-3) / 1e9
     loops = [k for k in t if k.startswith("loop")]
     best_loop = min(loops, key=lambda k: t[k]["median_ms"])
     rows = []

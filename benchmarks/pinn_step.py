@@ -58,8 +58,9 @@ def run_problem(prob: P.Problem, args, dde_ok: bool) -> dict:
 
     losses["pinnlab ops"] = ops_loss_fn
     steps["pinnlab ops"] = P.adam_step(nets["ops"], ops_loss_fn)
-    compiled = torch.compile(P.pinnlab_loss(nets["compiled"], prob))
-    steps["pinnlab compiled"] = P.adam_step(nets["compiled"], compiled)
+    if args.compile:
+        compiled = torch.compile(P.pinnlab_loss(nets["compiled"], prob))
+        steps["pinnlab compiled"] = P.adam_step(nets["compiled"], compiled)
     losses["nested autograd"] = P.pinnlab_loss(P.AutogradOnly(nets["autograd"]), prob)
     steps["nested autograd"] = P.adam_step(nets["autograd"], losses["nested autograd"])
     if isinstance(prob.pde, P.Kovasznay):  # the same equations with the engine's Laplacian block
@@ -68,7 +69,9 @@ def run_problem(prob: P.Problem, args, dde_ok: bool) -> dict:
             nets[k] = prob.net(seed=0)
         losses[EAGER_LAP] = P.pinnlab_loss(nets["eager Δ"], lap)
         steps[EAGER_LAP] = P.adam_step(nets["eager Δ"], losses[EAGER_LAP])
-        steps[COMPILED_LAP] = P.adam_step(nets["compiled Δ"], torch.compile(P.pinnlab_loss(nets["compiled Δ"], lap)))
+        if args.compile:
+            steps[COMPILED_LAP] = P.adam_step(nets["compiled Δ"],
+                                              torch.compile(P.pinnlab_loss(nets["compiled Δ"], lap)))
     if dde_ok:
         _, steps[DDE], losses[DDE] = P.deepxde_model(prob, base)
 
@@ -83,14 +86,12 @@ def run_problem(prob: P.Problem, args, dde_ok: bool) -> dict:
         first[k] = time.perf_counter() - t0
         print(f"  {k}: first step (compile) {first[k]:.1f} s", flush=True)
     flops = {k: benchlib.count_flops(f) for k, f in steps.items() if "compiled" not in k}
-    flops["pinnlab compiled"] = flops["pinnlab ops"]
+    if "pinnlab compiled" in steps:
+        flops["pinnlab compiled"] = flops["pinnlab ops"]
     if COMPILED_LAP in steps:
         flops[COMPILED_LAP] = flops[EAGER_LAP]
-    n = 1536  # the peak's matmul, timed in the same rounds as the steps
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    peak_flops = 2.0 * n**3
     fns = dict(steps)
-    fns["_peak"] = lambda: torch.mm(a, b)
+    fns["_peak"], peak_flops, n = benchlib.peak_op()  # the peak's matmul, timed in the same rounds as the steps
     rounds = 6 if args.quick else 25
     t = benchlib.interleaved(fns, rounds=rounds, warmup=2, budget_s=40 if args.quick else 150)
     pk = t.pop("_peak")
@@ -119,11 +120,14 @@ def run_problem(prob: P.Problem, args, dde_ok: bool) -> dict:
     print(f"matmul peak in this run: {peak:.1f} GFLOP/s (median of interleaved {n}³ mm; {peak_cpu:.1f} GFLOP per "
           f"CPU-second); % peak CPU compares CPU times, so time slices lost to other processes do not count; "
           f"compile s = cold compile (first step minus a median step, empty Inductor cache)")
-    e, c = t["pinnlab eager"]["median_ms"], t["pinnlab compiled"]["median_ms"]
+    e = t["pinnlab eager"]["median_ms"]
+    c = t["pinnlab compiled"]["median_ms"] if "pinnlab compiled" in t else None
     print(f"ratios: eager vs ops {t['pinnlab ops']['median_ms'] / e:.2f}x, "
-          f"eager vs nested autograd {t['nested autograd']['median_ms'] / e:.2f}x, compiled vs eager {e / c:.2f}x"
-          + ("" if ref is None else f", eager vs DeepXDE {ref / e:.2f}x, compiled vs DeepXDE {ref / c:.2f}x"))
-    if EAGER_LAP in t and ref is not None:
+          f"eager vs nested autograd {t['nested autograd']['median_ms'] / e:.2f}x"
+          + ("" if c is None else f", compiled vs eager {e / c:.2f}x")
+          + ("" if ref is None else f", eager vs DeepXDE {ref / e:.2f}x")
+          + ("" if ref is None or c is None else f", compiled vs DeepXDE {ref / c:.2f}x"))
+    if EAGER_LAP in t and COMPILED_LAP in t and ref is not None:
         print(f"with the Laplacian block: eager vs DeepXDE {ref / t[EAGER_LAP]['median_ms']:.2f}x, "
               f"compiled vs DeepXDE {ref / t[COMPILED_LAP]['median_ms']:.2f}x")
     out = {"problem": prob.label, "widths": prob.widths, "rows": rows, "peak_gflops": peak, "peak_gflops_cpu": peak_cpu,
@@ -159,22 +163,25 @@ def main() -> None:
     ap.add_argument("--only", choices=["kovasznay", "burgers"], default=None)
     ap.add_argument("--no-profile", dest="profile", action="store_false",
                     help="skip the torch.profiler tables of the eager and the slowest step")
+    ap.add_argument("--no-compile", dest="compile", action="store_false", help="skip the torch.compile rows")
     args = ap.parse_args()
-    benchlib.setup_threads(args.threads)
-    info = benchlib.machine()
-    try:
-        P.deepxde()
-        dde_ok, dde_note = True, "DeepXDE (PyTorch backend) imported"
-    except Exception as err:  # noqa: BLE001
-        dde_ok, dde_note = False, f"DeepXDE skipped: {type(err).__name__}: {err} (pip install -e '.[bench]')"
-    print(f"PINN step benchmark — {info['cpu']}, {info['threads']} threads, torch {info['torch']}, "
-          f"load avg {info['load_avg_start']}; {dde_note}")
+    info = benchlib.start(args)
+    if benchlib.DEVICE != "cpu":  # the DeepXDE goals are CPU goals; its backend also moves torch's default device
+        dde_ok, dde_note = False, f"DeepXDE not run on {benchlib.DEVICE} (the DeepXDE comparison is a CPU one)"
+    else:
+        try:
+            P.deepxde()
+            dde_ok, dde_note = True, "DeepXDE (PyTorch backend) imported"
+        except Exception as err:  # noqa: BLE001
+            dde_ok, dde_note = False, f"DeepXDE skipped: {type(err).__name__}: {err} (pip install -e '.[bench]')"
+    print(f"PINN step benchmark — {benchlib.where(info)}; {dde_note}")
     probs = []
     if args.only in (None, "kovasznay"):
-        probs.append(P.kovasznay(args.hidden))
+        probs.append(benchlib.on_device(P.kovasznay(args.hidden)))
     if args.only in (None, "burgers"):
-        probs.append(P.burgers(args.hidden))
-    results = [run_problem(p, args, dde_ok) for p in probs]
+        probs.append(benchlib.on_device(P.burgers(args.hidden)))
+    with benchlib.device_scope():
+        results = [run_problem(p, args, dde_ok) for p in probs]
     benchlib.write("pinn_step", {"machine": info, "quick": args.quick, "deepxde": dde_note, "problems": results})
 
 

@@ -9,9 +9,19 @@ Public API::
 """
 from . import engine, metrics, models, pdes, train  # noqa: I001
 from .config import Config, setup
-from . import exercises, experiments, plot, widgets
+from . import exercises, experiments, plot
 from . import baselines, hyper, hyperlr, lowrank, multitask
 
 __version__ = "0.1.0"
 __all__ = ["Config", "setup", "baselines", "engine", "exercises", "experiments", "hyper", "hyperlr", "lowrank",
            "metrics", "models", "multitask", "pdes", "plot", "train", "widgets"]
+
+
+def __getattr__(name: str):
+    """``pinnlab.widgets`` is imported on first use: it needs ipywidgets (a notebook dependency),
+    which headless runs (``python -m pinnlab run``, the benchmarks, a GPU box) need not have."""
+    if name == "widgets":
+        import importlib
+
+        return importlib.import_module(".widgets", __name__)
+    raise AttributeError(f"module 'pinnlab' has no attribute {name!r}")

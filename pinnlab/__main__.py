@@ -6,7 +6,7 @@
   with papermill into ``build/notebooks/`` and export HTML to ``build/html/``.
 * ``figures [...]`` — the same with ``SAVE_FIGS=True`` (PNGs into ``figures/`` for the
   medium/full presets), then a summary table of every ``metrics.json``.
-* ``bench`` — run every script in ``benchmarks/``.
+* ``bench [--device cpu|cuda] [--quick] [--only roofline,multitask]`` — run the scripts in ``benchmarks/``.
 """
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ def _notebooks(only: str | None) -> list[Path]:
         if not books:
             raise SystemExit(f"--only {only!r} matches no notebook; choose from the NN prefixes in notebooks/")
     return books
+
+
+#: benchmarks about the CPU itself (thread pools, DeepXDE's CPU comparison is inside pinn_step)
+CPU_ONLY_BENCHMARKS = {"threads"}
 
 
 def _execute(books: list[Path], mode: str, device: str, save_figs: bool) -> list[dict]:
@@ -79,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--only", default=None, help="comma-separated notebook prefixes, e.g. 01,02")
         p.add_argument("--mode", default="quick", choices=MODES)
         p.add_argument("--device", default="auto", choices=DEVICES)
-    sub.add_parser("bench")
+    b = sub.add_parser("bench")
+    b.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    b.add_argument("--quick", action="store_true", help="fewer repeats (each script about a minute)")
+    b.add_argument("--only", default=None, help="comma-separated script names, e.g. roofline,multitask")
     args = ap.parse_args(argv)
 
     if args.cmd == "run":
@@ -106,9 +113,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "bench":
         rc = 0
-        for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        only = None if args.only is None else {s.strip().removesuffix(".py") for s in args.only.split(",")}
+        scripts = sorted((ROOT / "benchmarks").glob("*.py"))
+        unknown = (only or set()) - {s.stem for s in scripts}
+        if unknown:
+            ap.error(f"unknown benchmark(s) {', '.join(sorted(unknown))}; choose from "
+                     f"{', '.join(s.stem for s in scripts)}")
+        for script in scripts:
+            if only is not None and script.stem not in only:
+                continue
+            if args.device != "cpu" and script.stem in CPU_ONLY_BENCHMARKS:
+                print(f"\n=== {script.name}: CPU only, skipped on {args.device} ===", flush=True)
+                continue
             print(f"\n=== {script.name} ===", flush=True)
-            rc |= subprocess.run([sys.executable, str(script)], cwd=ROOT).returncode
+            extra = (["--quick"] if args.quick else []) + ["--device", args.device]
+            rc |= subprocess.run([sys.executable, str(script), *extra], cwd=ROOT).returncode
         return rc
     return 1
 

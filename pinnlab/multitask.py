@@ -94,7 +94,8 @@ def stack_pdes(pdes: Sequence[PDE], device: torch.device | str = "cpu",
             raise ValueError(f"{type(stacked).__name__} has no attribute {name!r} to stack; "
                              "its residual cannot be batched by stack_pdes")
         setattr(stacked, name, torch.tensor(values, device=device, dtype=dtype).reshape(T, 1, 1))
-    _check_stacked(stacked, pdes)
+    with torch.device("cpu"):  # the check runs on the CPU in float64, whatever the default device
+        _check_stacked(stacked, pdes)
     return stacked
 
 

@@ -34,6 +34,93 @@ def fresh_inductor_cache() -> str:
     return path
 
 
+#: where the benchmarks run: ``--device`` of every script (``use_device``); CPU by default
+DEVICE = "cpu"
+
+
+def use_device(name: str) -> str:
+    """Run this script's benchmarks on ``name`` (``"cpu"`` or ``"cuda"``).
+
+    Objects are built on the CPU (seeded CPU generators, as in the package) and moved with
+    :func:`on_device`; the timed code runs inside :func:`device_scope`, so tensors it creates
+    land on the same device. On CUDA, :func:`interleaved` synchronises after every call.
+    """
+    global DEVICE
+    import torch
+
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"--device must be 'cpu' or 'cuda', got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: torch.cuda.is_available() is False (a CPU build of torch, or no GPU)")
+    DEVICE = name
+    return name
+
+
+def on_device(obj):
+    """``obj`` with every tensor and module in it moved to :data:`DEVICE` (dataclasses, lists,
+    tuples, dicts and plain objects such as PDEs are copied, not changed in place; modules are
+    moved in place, as ``Module.to`` does)."""
+    import copy
+    import dataclasses
+
+    import torch
+
+    if isinstance(obj, (torch.Tensor, torch.nn.Module)):
+        return obj.to(DEVICE)
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        return type(obj)(on_device(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: on_device(v) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{f.name: on_device(getattr(obj, f.name))
+                                           for f in dataclasses.fields(obj) if f.init})
+    if hasattr(obj, "__dict__") and not isinstance(obj, type) and any(
+            isinstance(v, torch.Tensor) for v in vars(obj).values()):
+        new = copy.copy(obj)
+        for k, v in vars(obj).items():
+            if isinstance(v, torch.Tensor):
+                setattr(new, k, v.to(DEVICE))
+        return new
+    return obj
+
+
+def build(factory: Callable, *args, **kwargs):
+    """``factory(*args, **kwargs)`` built on the CPU (where pinnlab's seeded generators live),
+    then moved to :data:`DEVICE` — also inside :func:`device_scope`."""
+    import torch
+
+    with torch.device("cpu"):
+        obj = factory(*args, **kwargs)
+    return on_device(obj)
+
+
+def device_scope():
+    """Context in which new tensors are created on :data:`DEVICE` (``with benchlib.device_scope():``)."""
+    import torch
+
+    return torch.device(DEVICE)
+
+
+def sync() -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously; a no-op on the CPU)."""
+    if DEVICE == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def peak_op() -> tuple[Callable[[], object], float, int]:
+    """A large float32 ``torch.mm`` on :data:`DEVICE` to time beside the benchmarks:
+    ``(fn, flops, n)`` (n = 1536 on a CPU, 8192 on a GPU so that it is not launch-bound)."""
+    import torch
+
+    n = 8192 if DEVICE == "cuda" else 1536
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=g, device="cpu").to(DEVICE)
+    b = torch.randn(n, n, generator=g, device="cpu").to(DEVICE)
+    return (lambda: torch.mm(a, b)), 2.0 * n**3, n
+
+
 def load() -> list[float]:
     """The 1, 5 and 15 minute load averages (how busy the machine was)."""
     try:
@@ -56,8 +143,21 @@ def machine() -> dict:
         pass
     env = {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "PINNLAB_THREADS", "PINNLAB_MALLOC")
            if k in os.environ}
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "load_avg_start": load(), "env": env}
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "load_avg_start": load(), "env": env,
+            "device": DEVICE}
+    if DEVICE == "cuda":
+        info["gpu"] = torch.cuda.get_device_name()
+        info["cuda"] = torch.version.cuda
+        info["tf32_matmul"] = torch.backends.cuda.matmul.allow_tf32
+    return info
+
+
+def where(info: dict) -> str:
+    """One phrase for table headers: the GPU's name, or the CPU and its threads."""
+    if info.get("device") == "cuda":
+        return f"{info['gpu']} (CUDA {info['cuda']}, torch {info['torch']})"
+    return f"{info['cpu']}, {info['threads']} threads, load avg {info['load_avg_start']}"
 
 
 def interleaved(fns: dict[str, Callable[[], object]], rounds: int, per_round: int = 1,
@@ -71,11 +171,13 @@ def interleaved(fns: dict[str, Callable[[], object]], rounds: int, per_round: in
     Returns:
         ``{name: {"median_ms", "min_ms", "cpu_ms", "n"}}`` over the individual calls; ``cpu_ms``
         is the median process CPU time per call (with one thread, the time the call would take
-        on an idle core; with more threads it includes their spin-waits).
+        on an idle core; with more threads it includes their spin-waits). On CUDA every call is
+        followed by a synchronisation, so its time includes the device's work.
     """
     for f in fns.values():
         for _ in range(warmup):
             f()
+    sync()
     times: dict[str, list[float]] = {k: [] for k in fns}
     cpu: dict[str, list[float]] = {k: [] for k in fns}
     t_start = time.perf_counter()
@@ -85,6 +187,7 @@ def interleaved(fns: dict[str, Callable[[], object]], rounds: int, per_round: in
                 c0 = time.process_time()
                 t0 = time.perf_counter()
                 f()
+                sync()
                 times[name].append(time.perf_counter() - t0)
                 cpu[name].append(time.process_time() - c0)
         if budget_s is not None and r >= 2 and time.perf_counter() - t_start > budget_s:
@@ -159,8 +262,10 @@ def table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
 
 
 def write(name: str, data: dict) -> Path:
-    """Write ``build/bench/NAME.json`` (adds the end-of-run load average) and return its path."""
+    """Write ``build/bench/NAME.json`` (``NAME-cuda.json`` on a GPU; adds the end-of-run load average) and return its path."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)
+    if DEVICE != "cpu":  # GPU results beside, not over, the CPU ones
+        name = f"{name}-{DEVICE}"
     data = dict(data)
     if isinstance(data.get("machine"), dict):
         data["machine"]["load_avg_end"] = load()
@@ -176,7 +281,15 @@ def base_parser(description: str):
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--quick", action="store_true", help="fewer repeats (about a minute)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: pinnlab's setup())")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to run (default: cpu)")
     return ap
+
+
+def start(args) -> dict:
+    """The common start of a script: threads (``--threads``), device (``--device``); returns :func:`machine`."""
+    setup_threads(args.threads)
+    use_device(args.device)
+    return machine()
 
 
 def setup_threads(threads: int) -> None:

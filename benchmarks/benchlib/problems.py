@@ -37,7 +37,10 @@ class Problem:
                f"{self.points.collocation.shape[-2]} collocation pts)"
 
     def net(self, seed: int = 0, n_tasks: Optional[int] = None) -> MLP:
-        return MLP(self.widths, n_tasks=n_tasks, generator=torch.Generator().manual_seed(seed))
+        """A seeded MLP for this problem, on the benchmarks' device (``benchlib.DEVICE``)."""
+        import benchlib
+
+        return benchlib.build(MLP, self.widths, n_tasks=n_tasks, generator=torch.Generator().manual_seed(seed))
 
 
 class KovasznayLaplacian(Kovasznay):
