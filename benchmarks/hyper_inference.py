@@ -83,18 +83,9 @@ def run(args, info: dict, nets: dict) -> None:
     with torch.no_grad():
         for k, f in every.items():
             flops[k] = benchlib.count_flops(f)
-        fns = dict(every)
-        fns["_peak"], peak_flops, _ = benchlib.peak_op()
-        t = benchlib.interleaved(fns, rounds=5 if args.quick else 25, warmup=3, budget_s=30 if args.quick else 120)
-    pk = t.pop("_peak")
-    peak = peak_flops / (pk["median_ms"] * 1e-3) / 1e9
-    rows = []
-    for k, v in t.items():
-        f = flops[k]
-        gfs = None if f is None else f / (v["median_ms"] * 1e-3) / 1e9
-        rows.append({"case": k, "median_ms": v["median_ms"], "min_ms": v["min_ms"], "cpu_ms": v["cpu_ms"],
-                     "mflop": None if f is None else f / 1e6, "gflops": gfs,
-                     "pct_peak": None if gfs is None else 100 * gfs / peak})
+        t, peak, _, _ = benchlib.time_with_peak(every, rounds=5 if args.quick else 25, warmup=3,
+                                                budget_s=30 if args.quick else 120)
+    rows = benchlib.rate_rows(t, flops, peak)
     print(f"HyperPINN: one new task on a 101×101 grid (predict weights + evaluate) — {benchlib.where(info)}")
     print(benchlib.table(rows, [("case", "case", ""), ("median_ms", "ms", ".2f"), ("min_ms", "best ms", ".2f"),
                                 ("cpu_ms", "CPU ms", ".2f"), ("mflop", "MFLOP", ".0f"),

@@ -101,20 +101,9 @@ def run(args, info: dict) -> None:
         got = mlp_forward(many, grid)
         err = (got - ref).abs().max().item()
         flops = {k: benchlib.count_flops(f) for k, f in cases.items()}
-        fns = dict(cases)
-        fns["_peak"], peak_flops, _ = benchlib.peak_op()
-        t = benchlib.interleaved(fns, rounds=5 if args.quick else 20, warmup=2, budget_s=40 if args.quick else 120)
-    pk = t.pop("_peak")
-    peak = peak_flops / (pk["median_ms"] * 1e-3) / 1e9
-    peak_cpu = peak_flops / (pk["cpu_ms"] * 1e-3) / 1e9
-    rows = []
-    for k, v in t.items():
-        f = flops[k]
-        gfs = None if f is None else f / (v["median_ms"] * 1e-3) / 1e9
-        rows.append({"case": k, "median_ms": v["median_ms"], "min_ms": v["min_ms"], "cpu_ms": v["cpu_ms"],
-                     "mflop": None if f is None else f / 1e6, "gflops": gfs,
-                     "pct_peak": None if gfs is None else 100 * gfs / peak,
-                     "pct_peak_cpu": None if f is None else 100 * (f / (v["cpu_ms"] * 1e-3) / 1e9) / peak_cpu})
+        t, peak, peak_cpu, _ = benchlib.time_with_peak(cases, rounds=5 if args.quick else 20, warmup=2,
+                                                       budget_s=40 if args.quick else 120)
+    rows = benchlib.rate_rows(t, flops, peak, peak_cpu)
     print(f"New-task solution on the 101×101 grid, {WIDTHS[0]}-64x6-{WIDTHS[-1]} merged rank-{RANK} LoRA — "
           f"{benchlib.where(info)}")
     print(benchlib.table(rows, [("case", "case", ""), ("median_ms", "ms", ".2f"), ("min_ms", "best ms", ".2f"),

@@ -96,24 +96,13 @@ def run(args, info: dict, tasks) -> None:
             add(f"LoRA r={r} stacked compiled", P.adam_step(mc, torch.compile(P.stacked_loss(mc, tasks))),
                 compiled=True)
             flops[f"LoRA r={r} stacked compiled"] = flops[f"LoRA r={r} stacked eager"]
-    fns = dict(steps)
-    fns["_peak"], peak_flops, n = benchlib.peak_op()
-    t = benchlib.interleaved(fns, rounds=3 if args.quick else 10, warmup=1, budget_s=60 if args.quick else 240)
-    pk = t.pop("_peak")
-    peak = peak_flops / (pk["median_ms"] * 1e-3) / 1e9
-    peak_cpu = peak_flops / (pk["cpu_ms"] * 1e-3) / 1e9
+    t, peak, peak_cpu, n = benchlib.time_with_peak(steps, rounds=3 if args.quick else 10, warmup=1,
+                                                   budget_s=60 if args.quick else 240)
     loops = [k for k in t if k.startswith("loop")]
     best_loop = min(loops, key=lambda k: t[k]["median_ms"])
-    rows = []
-    for k, v in t.items():
-        f = flops.get(k)
-        gfs = None if f is None else f / (v["median_ms"] * 1e-3) / 1e9
-        rows.append({"method": k, "median_ms": v["median_ms"], "min_ms": v["min_ms"], "cpu_ms": v["cpu_ms"],
-                     "n": v["n"],
-                     "gflop": None if f is None else f / 1e9, "gflops": gfs,
-                     "pct_peak": None if gfs is None else 100 * gfs / peak,
-                     "pct_peak_cpu": None if f is None else 100 * (f / (v["cpu_ms"] * 1e-3) / 1e9) / peak_cpu,
-                     "vs_best_loop": t[best_loop]["median_ms"] / v["median_ms"], "compile_s": compile_s.get(k)})
+    rows = benchlib.rate_rows(t, flops, peak, peak_cpu, label="method", unit="gflop", counts=True)
+    for r in rows:
+        r.update(vs_best_loop=t[best_loop]["median_ms"] / r["median_ms"], compile_s=compile_s.get(r["method"]))
     print(benchlib.table(rows, [("method", "method", ""), ("median_ms", "ms/epoch", ".0f"), ("min_ms", "best", ".0f"),
                                 ("cpu_ms", "CPU ms", ".0f"),
                                 ("gflop", "GFLOP/epoch", ".2f"), ("gflops", "GFLOP/s", ".1f"),

@@ -90,27 +90,17 @@ def run_problem(prob: P.Problem, args, dde_ok: bool) -> dict:
         flops["pinnlab compiled"] = flops["pinnlab ops"]
     if COMPILED_LAP in steps:
         flops[COMPILED_LAP] = flops[EAGER_LAP]
-    fns = dict(steps)
-    fns["_peak"], peak_flops, n = benchlib.peak_op()  # the peak's matmul, timed in the same rounds as the steps
-    rounds = 6 if args.quick else 25
-    t = benchlib.interleaved(fns, rounds=rounds, warmup=2, budget_s=40 if args.quick else 150)
-    pk = t.pop("_peak")
-    peak = peak_flops / (pk["median_ms"] * 1e-3) / 1e9
-    peak_cpu = peak_flops / (pk["cpu_ms"] * 1e-3) / 1e9  # GFLOP per CPU-second: insensitive to time slicing
+    # the peak's matmul is timed in the same rounds as the steps
+    t, peak, peak_cpu, n = benchlib.time_with_peak(steps, rounds=6 if args.quick else 25, warmup=2,
+                                                   budget_s=40 if args.quick else 150)
     compile_s = {k: v - t[k]["median_ms"] * 1e-3 for k, v in first.items()}
     ref = t.get(DDE, {}).get("median_ms")
-    rows = []
-    for k, v in t.items():
-        f = flops.get(k)
-        ms = v["median_ms"]
-        gfs = None if f is None else f / (ms * 1e-3) / 1e9
-        rows.append({"method": k, "median_ms": ms, "min_ms": v["min_ms"], "cpu_ms": v["cpu_ms"], "n": v["n"],
-                     "gflop": None if f is None else f / 1e9, "gflops": gfs,
-                     "pct_peak": None if gfs is None else 100 * gfs / peak,
-                     "pct_peak_cpu": None if f is None else 100 * (f / (v["cpu_ms"] * 1e-3) / 1e9) / peak_cpu,
-                     "x_roofline": None if f is None else ms * 1e-3 / (f / (peak * 1e9)),
-                     "speedup_vs_dde": None if ref is None else ref / ms, "initial_loss": init.get(k),
-                     "compile_s": compile_s.get(k)})
+    rows = benchlib.rate_rows(t, flops, peak, peak_cpu, label="method", unit="gflop", counts=True)
+    for r in rows:
+        k, ms, f = r["method"], r["median_ms"], flops.get(r["method"])
+        r.update(x_roofline=None if f is None else ms * 1e-3 / (f / (peak * 1e9)),
+                 speedup_vs_dde=None if ref is None else ref / ms, initial_loss=init.get(k),
+                 compile_s=compile_s.get(k))
     print(benchlib.table(rows, [("method", "method", ""), ("median_ms", "ms/step", ".1f"), ("min_ms", "best", ".1f"),
                                 ("cpu_ms", "CPU ms", ".1f"),
                                 ("gflop", "GFLOP/step", ".3f"), ("gflops", "GFLOP/s", ".1f"),

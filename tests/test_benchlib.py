@@ -44,3 +44,20 @@ def test_bench_rejects_unknown_script_names():
     out = subprocess.run([sys.executable, "-m", "pinnlab", "bench", "--only", "nosuch"], cwd=ROOT,
                          capture_output=True, text=True)
     assert out.returncode != 0 and "unknown benchmark" in out.stderr and "roofline" in out.stderr
+
+
+def test_rate_rows_columns_and_rates():
+    times = {"a": {"median_ms": 2.0, "min_ms": 1.0, "cpu_ms": 4.0, "n": 5},
+             "b": {"median_ms": 3.0, "min_ms": 2.5, "cpu_ms": 3.0, "n": 5}}
+    flops = {"a": 4e9}  # no count for "b"
+    rows = benchlib.rate_rows(times, flops, peak=4000.0)
+    assert list(rows[0]) == ["case", "median_ms", "min_ms", "cpu_ms", "mflop", "gflops", "pct_peak"]
+    assert rows[0]["mflop"] == 4000.0 and rows[0]["gflops"] == pytest.approx(2000.0)
+    assert rows[0]["pct_peak"] == pytest.approx(50.0)
+    assert rows[1]["case"] == "b" and rows[1]["mflop"] is rows[1]["gflops"] is rows[1]["pct_peak"] is None
+    rows = benchlib.rate_rows(times, flops, peak=4000.0, peak_cpu=2000.0, label="method", unit="gflop", counts=True)
+    assert list(rows[0]) == ["method", "median_ms", "min_ms", "cpu_ms", "n", "gflop", "gflops", "pct_peak",
+                             "pct_peak_cpu"]
+    assert rows[0]["gflop"] == 4.0 and rows[0]["n"] == 5
+    assert rows[0]["pct_peak_cpu"] == pytest.approx(50.0)  # 4 GFLOP in 4 ms of CPU = 1000 GFLOP/s of 2000
+    assert rows[1]["pct_peak_cpu"] is None

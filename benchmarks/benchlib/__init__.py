@@ -196,6 +196,46 @@ def interleaved(fns: dict[str, Callable[[], object]], rounds: int, per_round: in
                 "cpu_ms": 1e3 * statistics.median(cpu[k]), "n": len(v)} for k, v in times.items()}
 
 
+def time_with_peak(fns: dict[str, Callable[[], object]], **kwargs) -> tuple[dict[str, dict], float, float, int]:
+    """:func:`interleaved` timing of ``fns`` with :func:`peak_op`'s matmul timed in the same rounds.
+
+    ``kwargs`` go to :func:`interleaved`. Returns ``(times, peak, peak_cpu, n)``: the times of ``fns``
+    (the matmul's removed), the matmul peak in GFLOP/s of wall time and in GFLOP per CPU-second (the
+    latter insensitive to time slices lost to other processes), and the matmul's size ``n``.
+    """
+    fns = dict(fns)
+    fns["_peak"], peak_flops, n = peak_op()
+    t = interleaved(fns, **kwargs)
+    pk = t.pop("_peak")
+    return t, peak_flops / (pk["median_ms"] * 1e-3) / 1e9, peak_flops / (pk["cpu_ms"] * 1e-3) / 1e9, n
+
+
+def rate_rows(times: dict[str, dict], flops: dict[str, Optional[int]], peak: float,
+              peak_cpu: Optional[float] = None, label: str = "case", unit: str = "mflop",
+              counts: bool = False) -> list[dict]:
+    """One table/JSON row per timed case (in the order of ``times``, :func:`time_with_peak`'s).
+
+    Each row: ``{label: name, "median_ms", "min_ms", "cpu_ms"``, with ``counts`` the number of timed
+    calls ``"n"``, then ``unit`` (``"mflop"`` or ``"gflop"``: the matmul FLOPs of one call),
+    ``"gflops"`` and ``"pct_peak"`` (of ``peak``) and, with ``peak_cpu``, ``"pct_peak_cpu"`` (CPU
+    time against ``peak_cpu``)``}``; the FLOP columns are ``None`` for a case ``flops`` has no count for.
+    """
+    scale = {"mflop": 1e6, "gflop": 1e9}[unit]
+    rows = []
+    for k, v in times.items():
+        f = flops.get(k)
+        gfs = None if f is None else f / (v["median_ms"] * 1e-3) / 1e9
+        row = {label: k, "median_ms": v["median_ms"], "min_ms": v["min_ms"], "cpu_ms": v["cpu_ms"]}
+        if counts:
+            row["n"] = v["n"]
+        row.update({unit: None if f is None else f / scale, "gflops": gfs,
+                    "pct_peak": None if gfs is None else 100 * gfs / peak})
+        if peak_cpu is not None:
+            row["pct_peak_cpu"] = None if f is None else 100 * (f / (v["cpu_ms"] * 1e-3) / 1e9) / peak_cpu
+        rows.append(row)
+    return rows
+
+
 def count_flops(fn: Callable[[], object]) -> Optional[int]:
     """Matmul FLOPs of one call of ``fn`` by ``torch.utils.flop_counter.FlopCounterMode``.
 
