@@ -70,22 +70,19 @@ def tiny(cfg):
     return s
 
 
-def test_cdr_helmholtz_runs_writes_metrics_and_reloads(monkeypatch, tmp_path):
+def test_cdr_helmholtz_runs_writes_metrics_and_reloads(monkeypatch, quick_run):
     monkeypatch.setattr(ch, "settings", tiny)
-    monkeypatch.delenv("PINNLAB_MODE", raising=False)
-    monkeypatch.setenv("PINNLAB_RESULTS", str(tmp_path))
-    cfg = pinnlab.setup("quick", seed=0, device="cpu", progress=False)
+    cfg = quick_run.cfg
     res = ch.cdr_helmholtz(cfg)
-    meta = json.loads((tmp_path / "quick" / ch.NAME / "metrics.json").read_text())
-    assert meta["preset"] == "quick" and "wall_time_s" in meta
-    t4 = meta["results"]["table4"]
+    results = quick_run.metrics(ch.NAME)
+    t4 = results["table4"]
     for typ in ch.PDE_TYPES:
         assert set(ch.METHODS) <= set(t4[typ])
         assert all(0 <= t4[typ][m]["mean_rel_err"] < 10 for m in ch.METHODS)
     assert t4["cdr"]["hyper_lr"]["trainable_per_task"] == 351
-    rf = meta["results"]["reaction_failure"]
+    rf = results["reaction_failure"]
     assert rf["rho"] == [1.0, 5.0, 8.0]
-    f7 = meta["results"]["fig7"]
+    f7 = results["fig7"]
     assert f7["a_eval"] == [2.5, 2.75] and len(f7["hyper_curve"]["epoch"]) == 3
     assert len(res.table4_rows()) == 18
     maps = res.fig7_maps()
@@ -101,8 +98,7 @@ def test_cdr_helmholtz_runs_writes_metrics_and_reloads(monkeypatch, tmp_path):
     comp = ch.paper_comparison(cfg)
     assert comp["05"] is not None and comp["05"]["rows"]
     # a second call reloads every run instead of training
-    monkeypatch.setattr(ch, "cdr_fit", lambda *a, **k: pytest.fail("retrained instead of reloading"))
-    monkeypatch.setattr(ch, "fit_stacked", lambda *a, **k: pytest.fail("retrained instead of reloading"))
+    quick_run.forbid_training(ch, "cdr_fit", "fit_stacked")
     again = ch.cdr_helmholtz(cfg)
     assert again.metrics["table4"] == json.loads(json.dumps(res.metrics["table4"]))
 
@@ -192,10 +188,9 @@ def test_check_relative_error(capsys):
         assert hint in capsys.readouterr().out
 
 
-def test_paper_comparison_reads_other_notebooks_and_survives_odd_files(monkeypatch, tmp_path):
-    monkeypatch.setenv("PINNLAB_RESULTS", str(tmp_path))
+def test_paper_comparison_reads_other_notebooks_and_survives_odd_files(monkeypatch, tmp_path, quick_run):
     monkeypatch.setattr(ch, "ROOT", tmp_path)  # no committed figures/ in play
-    cfg = pinnlab.setup("quick", seed=0, device="cpu", progress=False)
+    cfg = quick_run.cfg
     base = tmp_path / "quick"
 
     def put(name, results):

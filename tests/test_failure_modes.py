@@ -24,15 +24,10 @@ def tiny(cfg):
     return s
 
 
-def test_failure_modes_runs_writes_metrics_and_reloads(monkeypatch, tmp_path):
+def test_failure_modes_runs_writes_metrics_and_reloads(monkeypatch, quick_run):
     monkeypatch.setattr(fm, "settings", tiny)
-    monkeypatch.delenv("PINNLAB_MODE", raising=False)
-    monkeypatch.setenv("PINNLAB_RESULTS", str(tmp_path))
-    cfg = pinnlab.setup("quick", seed=0, device="cpu", progress=False)
-    res = fm.failure_modes(cfg)
-    meta = json.loads((tmp_path / "quick" / fm.NAME / "metrics.json").read_text())
-    assert meta["preset"] == "quick" and "wall_time_s" in meta
-    r = meta["results"]
+    res = fm.failure_modes(quick_run.cfg)
+    r = quick_run.metrics(fm.NAME)
     assert set(r["table2"]) == {"pinn", "naive_lr", "curriculum", "maml", "reptile", "hyper_lr_full",
                                 "hyper_lr_adaptive"}
     assert r["table3"]["pinn"] == 10401 and r["table3"]["naive_lr"]["rank_10"]["paper_convention"] == 381
@@ -53,7 +48,6 @@ def test_failure_modes_runs_writes_metrics_and_reloads(monkeypatch, tmp_path):
     sweep.sliders["beta"].value = 20.0
     assert sweep.data["beta"] == 20.0
     # a second call reloads every run instead of training
-    monkeypatch.setattr(fm, "fit_cdr_tasks", lambda *a, **k: pytest.fail("retrained instead of reloading"))
-    monkeypatch.setattr(fm, "phase1", lambda *a, **k: pytest.fail("retrained instead of reloading"))
-    again = fm.failure_modes(cfg)
+    quick_run.forbid_training(fm, "fit_cdr_tasks", "phase1")
+    again = fm.failure_modes(quick_run.cfg)
     assert again.metrics["table2"] == json.loads(json.dumps(res.metrics["table2"]))

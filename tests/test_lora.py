@@ -1,4 +1,6 @@
 """LoRA networks and batched multi-task training: counts, B = 0, equivalence with per-task training."""
+from functools import partial
+
 import pytest
 import torch
 
@@ -155,7 +157,7 @@ def test_per_task_early_stopping_freezes_a_task(cfg64):
             assert torch.allclose(a[i], b, rtol=1e-9, atol=1e-11)
 
 
-def test_nonfinite_task_stops_alone_and_resume(cfg64, tmp_path):
+def test_nonfinite_task_stops_alone_and_resume(cfg64, tmp_path, killed_at):
     pdes, pts, val = _kov_setup(2)
     model = MLP([2, 12, 3], n_tasks=2, generator=_gen(0)).double()
 
@@ -176,13 +178,7 @@ def test_nonfinite_task_stops_alone_and_resume(cfg64, tmp_path):
     fit_tasks(ref, pdes, cfg64, **kw)
     model = MLP([2, 12, 3], n_tasks=2, generator=_gen(4)).double()
     ckpt = tmp_path / "tasks.pt"
-
-    def kill(epoch, terms):
-        if epoch == 35:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        fit_tasks(model, pdes, cfg64, checkpoint=ckpt, checkpoint_every=10, callback=kill, **kw)
+    killed_at(partial(fit_tasks, model, pdes, cfg64, checkpoint=ckpt, checkpoint_every=10, **kw), 35)
     resumed = MLP([2, 12, 3], n_tasks=2, generator=_gen(9)).double()
     res = fit_tasks(resumed, pdes, cfg64, checkpoint=ckpt, checkpoint_every=10, **kw)
     assert res.loop_epochs == 50 and res.lbfgs["loss"]

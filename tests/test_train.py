@@ -1,6 +1,7 @@
 """The trainer: loss falls, NaN guard, resume from a checkpoint, L-BFGS, config and metrics."""
 import json
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -76,22 +77,16 @@ def test_nan_guard_stops_and_keeps_last_good(cfg, tmp_path):
     assert all(torch.isfinite(v).all() for v in saved["model"].values())
 
 
-def test_resume_gives_the_same_result(cfg, tmp_path):
+def test_resume_gives_the_same_result(cfg, tmp_path, killed_at):
     pde = CDR(beta=2.0)
     kw = dict(epochs=120, log_every=5, val_every=20, patience=None, n_points={"collocation": 64, "ic": 16, "bc": 16})
     ref = _small(pde, cfg)
     fit(ref, pde, cfg, **kw)
 
-    # interrupted run: stop after 60 epochs by raising from the callback, then resume
+    # interrupted run: stop at epoch 70 by raising from the callback (last checkpoint: epoch 60), then resume
     model = _small(pde, cfg)
     ckpt = tmp_path / "run.pt"
-
-    def stop(epoch, terms):
-        if epoch == 70:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        fit(model, pde, cfg, checkpoint=ckpt, checkpoint_every=20, callback=stop, **kw)
+    killed_at(partial(fit, model, pde, cfg, checkpoint=ckpt, checkpoint_every=20, **kw), 70)
     assert load_checkpoint(ckpt)["epoch"] == 60
     resumed = _small(pde, cfg, seed=99)  # different init: everything must come from the checkpoint
     res = fit(resumed, pde, cfg, checkpoint=ckpt, checkpoint_every=20, **kw)
