@@ -40,8 +40,10 @@ test: $(VENV)/.installed
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests --ignore=tests/browser -q
 
+# nbval of every notebook; MODE/DEVICE as for `make workbook` (e.g. MODE=full DEVICE=cuda after a full workbook run,
+# which reuses its stored results)
 test-notebooks: $(VENV)/.installed
-	PINNLAB_MODE=quick $(PY) -m pytest notebooks --nbval-lax --nbval-current-env -q
+	PINNLAB_MODE=$(MODE) PINNLAB_DEVICE=$(DEVICE) $(PY) -m pytest notebooks --nbval-lax --nbval-current-env -q
 
 # Sliders of every notebooks/NN_*.ipynb in headless Chromium (/usr/bin/chromium, never `playwright install`);
 # screenshots in build/screenshots/.

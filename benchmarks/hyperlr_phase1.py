@@ -6,11 +6,14 @@ averaged over tasks, + the orthogonality penalty — for the same model (hyperne
 three-low-rank-layer network, width 50), then one backward pass and one Adam step.
 
 * ``batched`` (ours, :func:`pinnlab.hyperlr.phase1`): the hypernetwork maps all T values of β
-  to diagonals ``[T, 50]``, the weights ``U diag(s_t) Vᵀ`` stack to ``[T, 50, 50]`` and the
-  derivative engine evaluates every task in one forward/backward;
-* ``batched-autograd``: the same stacked weights, derivatives by nested autograd on per-task
-  points ``[T, N, 2]`` (for reference; the package trains with the engine);
-* ``loop-engine``: a Python loop over the tasks, each task a one-task pass of the same engine
+  to diagonals ``[T, 50]``, the weights ``U diag(s_t) Vᵀ`` stack to ``[T, 50, 50]`` and every
+  task is evaluated in one forward/backward; the convection residual needs ``u_x, u_t`` of one
+  output only, so ``mlp_jet``'s ``"auto"`` rule takes them by nested autograd on the per-task
+  points ``[T, N, 2]`` (one backward pass gives both);
+* ``batched, forward engine``: the same with the derivatives forced through the forward engine
+  (``method="forward"``: value and two tangent row blocks through every layer) — the package's
+  choice before it measured this table;
+* ``loop-engine``: a Python loop over the tasks, each task a one-task pass of the forward engine
   (the best per-task loop we have): backward per task into accumulated gradients, one step;
 * ``loop-autograd``: the same loop with the derivatives from nested ``torch.autograd.grad``
   (how a plain PyTorch PINN computes u_x, u_t);
@@ -61,7 +64,7 @@ def losses_of_one(model, i, pts, autograd: bool):
         nb = (out.shape[0] - n0) // 2
         return res + (out[:n0] - pts.ic_values).pow(2).mean() + (out[n0:n0 + nb] - out[n0 + nb:]).pow(2).mean()
     one = pts.take(i)  # this task's [N, 2] points: the plain single-network path of the engine
-    terms = task_losses(layers, CDR(BETAS[i]), one)
+    terms = task_losses(layers, CDR(BETAS[i]), one, method="forward")
     return sum(terms.values())
 
 
@@ -116,17 +119,9 @@ def run(args, info: dict, model, pts) -> None:
         loss.backward()
         opt.step()
 
-    def batched_autograd():  # the same stacked weights, derivatives by autograd on per-task points [T, N, 2]
-        layers = model.layers(mu)
-        x = pts.collocation.detach().clone().requires_grad_(True)
-        u = mlp_forward(layers, x)
-        g = torch.autograd.grad(u.sum(), x, create_graph=True)[0]  # task t's u depends only on x[t]
-        res = (g[..., 1:2] + stack_cdr(BETAS).beta * g[..., 0:1]).pow(2).mean(dim=(-2, -1))
-        n0, nb = pts.ic.shape[0], pts.bc.shape[0] // 2
-        out = mlp_forward(layers, torch.cat([pts.ic, pts.bc]))
-        ic = (out[:, :n0] - pts.ic_values).pow(2).mean(dim=(-2, -1))
-        bc = (out[:, n0:n0 + nb] - out[:, n0 + nb:]).pow(2).mean(dim=(-2, -1))
-        loss = (res + ic + bc).mean() + model.orthogonality()
+    def batched_engine():  # the same, derivatives forced through the forward engine
+        terms = task_losses(model.layers(mu), stack_cdr(BETAS), pts, method="forward")
+        loss = sum(terms.values()).mean() + model.orthogonality()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -146,7 +141,7 @@ def run(args, info: dict, model, pts) -> None:
         loss.backward()
         opt.step()
 
-    fns = {"batched": batched, "batched-autograd": batched_autograd, "loop-engine": loop(False),
+    fns = {"batched": batched, "batched, forward engine": batched_engine, "loop-engine": loop(False),
            "loop-autograd": loop(True)}
     print(f"Hyper-LR-PINN Phase 1: {T} tasks (β = 30…40), {args.points} collocation + 256 IC + 2×100 BC points "
           f"per task, width 50 — {benchlib.where(info)}")

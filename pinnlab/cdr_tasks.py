@@ -92,16 +92,19 @@ def cdr_points(n_tasks: int, n_collocation: int = 1000, n_ic: int = 256, n_bc: i
     return TaskPoints(col, ic_pts, u0, bc).to(device, dtype)
 
 
-def task_losses(layers: Layers, pde: CDR, pts: TaskPoints, spec: Optional[DerivSpec] = None) -> dict[str, Tensor]:
+def task_losses(layers: Layers, pde: CDR, pts: TaskPoints, spec: Optional[DerivSpec] = None,
+                method: str = "auto") -> dict[str, Tensor]:
     """Per-task mean squares ``{"residual", "ic", "bc"}`` (each ``[T]``) of the network ``layers``.
 
     ``layers`` may be task-stacked (``[T, …]`` weights) or a single network evaluated on every
     task's points; ``pde`` is a stacked CDR (:func:`stack_cdr`). With a single network, 2D
-    collocation points ``[N, 2]`` and a plain CDR the terms are scalars.
+    collocation points ``[N, 2]`` and a plain CDR the terms are scalars. ``method``: how the
+    derivatives are taken (:func:`pinnlab.engine.mlp_jet`; ``"auto"`` picks nested autograd for
+    the first-order convection/reaction residuals, the forward engine when ``ν ≠ 0``).
     """
     spec = spec or residual_spec(float(pde.nu))
     x = pts.collocation
-    jet = mlp_jet(layers, x, spec)
+    jet = mlp_jet(layers, x, spec, method=method)
     res = pde.residual_from_jet(jet, x).pow(2).mean(dim=(-2, -1))
     n0 = pts.ic.shape[0]
     out = mlp_forward(layers, torch.cat([pts.ic, pts.bc]))  # [T, n0 + 2 nb, 1] or [n0 + 2 nb, 1]

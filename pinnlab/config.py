@@ -158,7 +158,8 @@ def setup(
         mode: ``"quick"``, ``"medium"`` or ``"full"``. The environment variable
             ``PINNLAB_MODE``, when set, overrides it (nbval runs use that).
         seed: integer seed.
-        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``. The
+            environment variable ``PINNLAB_DEVICE``, when set, overrides it (nbval on a GPU).
         dtype: ``"float32"`` (default) or ``"float64"``.
         compile: use ``torch.compile`` for training steps where supported.
         progress: show progress bars.
@@ -170,6 +171,8 @@ def setup(
     mode = os.environ.get("PINNLAB_MODE") or mode
     _check_choice("mode (from PINNLAB_MODE)", mode, MODES)
     _check_choice("device", device, DEVICES)
+    device = os.environ.get("PINNLAB_DEVICE") or device
+    _check_choice("device (from PINNLAB_DEVICE)", device, DEVICES)
     _check_choice("dtype", dtype, tuple(DTYPES))
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but torch.cuda.is_available() is False; use 'auto' or 'cpu'")

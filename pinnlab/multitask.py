@@ -33,7 +33,8 @@ from tqdm.auto import tqdm
 from .config import Config
 from .engine import Jet, mlp_forward, mlp_jet
 from .pdes.base import PDE
-from .train import TERMS, Points, _save_atomic, load_checkpoint, sample_points, total_loss
+from .train import (TERMS, Points, _save_atomic, check_schedule, lbfgs_chunks, load_checkpoint, lr_at, sample_points,
+                    total_loss)
 
 Tensor = torch.Tensor
 
@@ -254,12 +255,7 @@ def fit_tasks(
     """
     pdes = list(pdes)
     T = len(pdes)
-    weights = dict(weights or {})
-    unknown = set(weights) - set(TERMS)
-    if unknown:
-        raise ValueError(f"unknown loss terms {sorted(unknown)}; allowed: {', '.join(TERMS)}")
-    if epochs < 0 or lbfgs_iters < 0:
-        raise ValueError("epochs and lbfgs_iters must be non-negative")
+    weights = check_schedule(weights, epochs, lbfgs_iters)
     if getattr(model, "n_tasks", None) != T:
         raise ValueError(f"model.n_tasks is {getattr(model, 'n_tasks', None)!r} but {T} tasks were given")
     decay_every = decay_every or max(1, epochs // 3)
@@ -337,7 +333,7 @@ def fit_tasks(
             for epoch in range(start, epochs):
                 if not bool(active.any()):
                     break
-                cur_lr = max(min_lr, lr * gamma ** (epoch // decay_every))
+                cur_lr = lr_at(epoch, lr, gamma, decay_every, min_lr)
                 for g in opt.param_groups:
                     g["lr"] = cur_lr
                 task_loss, terms = compiled(points)
@@ -431,10 +427,10 @@ def fit_tasks(
     return res
 
 
-def _lbfgs_joint(model, spde, points, weights, iters, float64, res, cfg, desc, chunk: int = 50) -> None:
-    """L-BFGS on the loss summed over tasks, in chunks; restores the start on a non-finite loss.
-
-    Tasks that ended in ``"nonfinite"`` keep their parameters (their terms are left out).
+def _lbfgs_joint(model, spde, points, weights, iters, float64, res, cfg, desc) -> None:
+    """L-BFGS on the loss summed over tasks (:func:`pinnlab.train.lbfgs_chunks`); restores the
+    start on a non-finite loss. Tasks that ended in ``"nonfinite"`` keep their parameters (their
+    terms are left out).
     """
     dtype = next(model.parameters()).dtype
     if float64:
@@ -442,35 +438,20 @@ def _lbfgs_joint(model, spde, points, weights, iters, float64, res, cfg, desc, c
         points = points.to(dtype=torch.float64)
     keep = torch.tensor([s != "nonfinite" for s in res.status], device=points.collocation.device)
     start_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.LBFGS(params, lr=1.0, max_iter=chunk, history_size=50, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-12, tolerance_change=1e-15)
 
-    def closure():
-        opt.zero_grad(set_to_none=True)
+    def loss_fn():
         per_task = total_loss(task_loss_terms(model, spde, points), weights)
-        loss = torch.where(keep, per_task, torch.zeros_like(per_task)).sum()
-        loss.backward()
-        return loss
+        return torch.where(keep, per_task, torch.zeros_like(per_task)).sum()
 
-    done = 0
-    with tqdm(total=iters, desc=f"{desc} L-BFGS", disable=not cfg.progress, leave=False) as bar:
-        while done < iters:
-            opt.param_groups[0]["max_iter"] = min(chunk, iters - done)
-            loss = opt.step(closure).item()
-            n_iter = opt.state[opt._params[0]].get("n_iter", done + chunk)
-            step = max(1, n_iter - done)
-            done += step
-            if not math.isfinite(loss):
-                model.load_state_dict(start_state)
-                res.message = (res.message + "; " if res.message else "") + \
-                    "L-BFGS hit a non-finite loss; parameters from before L-BFGS restored"
-                warnings.warn(res.message, RuntimeWarning, stacklevel=3)
-                break
-            res.lbfgs["iter"].append(res.loop_epochs + done)
-            res.lbfgs["loss"].append(loss)
-            bar.update(step)
-            if step < opt.param_groups[0]["max_iter"]:
-                break
+    params = [p for p in model.parameters() if p.requires_grad]
+    for done, loss in lbfgs_chunks(params, loss_fn, iters, desc=desc, progress=cfg.progress):
+        if not math.isfinite(loss):
+            model.load_state_dict(start_state)
+            res.message = (res.message + "; " if res.message else "") + \
+                "L-BFGS hit a non-finite loss; parameters from before L-BFGS restored"
+            warnings.warn(res.message, RuntimeWarning, stacklevel=3)
+            break
+        res.lbfgs["iter"].append(res.loop_epochs + done)
+        res.lbfgs["loss"].append(loss)
     if float64:
         model.to(dtype)

@@ -18,7 +18,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 from tqdm.auto import tqdm
@@ -186,12 +186,7 @@ def fit(
         log_every: epochs between history records.
         callback: called as ``callback(epoch, terms)`` at every history record.
     """
-    weights = dict(weights or {})
-    unknown = set(weights) - set(TERMS)
-    if unknown:
-        raise ValueError(f"unknown loss terms {sorted(unknown)}; allowed: {', '.join(TERMS)}")
-    if epochs < 0 or lbfgs_iters < 0:
-        raise ValueError("epochs and lbfgs_iters must be non-negative")
+    weights = check_schedule(weights, epochs, lbfgs_iters)
     decay_every = decay_every or max(1, epochs // 3)
     device, dtype = cfg.device, cfg.dtype
     model.to(device, dtype)
@@ -240,7 +235,7 @@ def fit(
         good_state = _state(model)
         try:
             for epoch in range(start, epochs):
-                cur_lr = max(min_lr, lr * gamma ** (epoch // decay_every))
+                cur_lr = lr_at(epoch, lr, gamma, decay_every, min_lr)
                 for g in opt.param_groups:
                     g["lr"] = cur_lr
                 loss, terms = compiled(points)
@@ -298,40 +293,78 @@ def fit(
     return res
 
 
-def _lbfgs(model, pde, points, weights, iters, float64, res, cfg, desc, chunk: int = 50) -> None:
-    """L-BFGS polish in chunks of ``chunk`` iterations; restores the start on NaN."""
+def lbfgs_chunks(params, loss_fn: Callable[[], Tensor], iters: int, *, desc: str, progress: bool,
+                 chunk: int = 50) -> Iterator[tuple[int, float]]:
+    """L-BFGS (strong Wolfe line search, history 50) in chunks of ``chunk`` iterations.
+
+    Yields ``(iterations done, loss)`` after each chunk (a tqdm bar shows progress); stops
+    after ``iters`` iterations, when a chunk ends early by a tolerance (converged), or right after
+    yielding a non-finite loss — the caller restores its parameters then. A chunk that ends
+    because its function evaluations ran out (``max_eval`` = 1.25 × its iterations, torch's
+    default; the strong-Wolfe line search spends several on hard steps) is *not* converged: the
+    next chunk goes on.
+    """
+    opt = torch.optim.LBFGS(params, lr=1.0, max_iter=chunk, history_size=50, line_search_fn="strong_wolfe",
+                            tolerance_grad=1e-12, tolerance_change=1e-15)
+
+    def closure():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    done = 0
+    group = opt.param_groups[0]
+    with tqdm(total=iters, desc=f"{desc} L-BFGS", disable=not progress, leave=False) as bar:
+        while done < iters:
+            group["max_iter"] = min(chunk, iters - done)
+            group["max_eval"] = max(2, group["max_iter"] * 5 // 4)
+            state = opt.state[opt._params[0]]
+            evals0 = state.get("func_evals", 0)
+            loss = opt.step(closure).item()
+            n_iter, evals = state.get("n_iter", 0), state.get("func_evals", 0) - evals0  # LBFGS fills `state`
+            step = max(1, n_iter - done)
+            done += step
+            yield done, loss
+            if not math.isfinite(loss):
+                return
+            bar.update(step)
+            bar.set_postfix(loss=f"{loss:.3e}", refresh=False)
+            if step < group["max_iter"] and evals < group["max_eval"]:  # a tolerance was met: converged
+                return
+
+
+def check_schedule(weights: Optional[dict[str, float]], epochs: int, lbfgs_iters: int) -> dict[str, float]:
+    """The loss weights as a dict, after checking the term names and the step counts (``ValueError``)."""
+    weights = dict(weights or {})
+    unknown = set(weights) - set(TERMS)
+    if unknown:
+        raise ValueError(f"unknown loss terms {sorted(unknown)}; allowed: {', '.join(TERMS)}")
+    if epochs < 0 or lbfgs_iters < 0:
+        raise ValueError("epochs and lbfgs_iters must be non-negative")
+    return weights
+
+
+def lr_at(epoch: int, lr: float, gamma: float, decay_every: int, min_lr: float) -> float:
+    """Step decay: ``lr · gamma^(epoch // decay_every)``, never below ``min_lr``."""
+    return max(min_lr, lr * gamma ** (epoch // decay_every))
+
+
+def _lbfgs(model, pde, points, weights, iters, float64, res, cfg, desc) -> None:
+    """L-BFGS polish (:func:`lbfgs_chunks`); restores the start on NaN."""
     dtype = next(model.parameters()).dtype
     if float64:
         model.double()
         points = points.to(dtype=torch.float64)
     start_state = _state(model)
-    opt = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=chunk, history_size=50,
-                            line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)
-
-    def closure():
-        opt.zero_grad(set_to_none=True)
-        loss = total_loss(loss_terms(model, pde, points), weights)
-        loss.backward()
-        return loss
-
-    done = 0
-    with tqdm(total=iters, desc=f"{desc} L-BFGS", disable=not cfg.progress, leave=False) as bar:
-        while done < iters:
-            opt.param_groups[0]["max_iter"] = min(chunk, iters - done)
-            loss = opt.step(closure).item()
-            n_iter = opt.state[opt._params[0]].get("n_iter", done + chunk)
-            step = max(1, n_iter - done)
-            done += step
-            if not math.isfinite(loss):
-                model.load_state_dict(start_state)
-                res.message = "L-BFGS hit a non-finite loss; parameters from before L-BFGS restored"
-                warnings.warn(res.message, RuntimeWarning, stacklevel=3)
-                break
-            res.history["lbfgs_epoch"].append(res.epochs + done)
-            res.history["lbfgs_loss"].append(loss)
-            bar.update(step)
-            bar.set_postfix(loss=f"{loss:.3e}", refresh=False)
-            if step < opt.param_groups[0]["max_iter"]:  # converged within the chunk
-                break
+    for done, loss in lbfgs_chunks(model.parameters(), lambda: total_loss(loss_terms(model, pde, points), weights),
+                                   iters, desc=desc, progress=cfg.progress):
+        if not math.isfinite(loss):
+            model.load_state_dict(start_state)
+            res.message = "L-BFGS hit a non-finite loss; parameters from before L-BFGS restored"
+            warnings.warn(res.message, RuntimeWarning, stacklevel=3)
+            break
+        res.history["lbfgs_epoch"].append(res.epochs + done)
+        res.history["lbfgs_loss"].append(loss)
     if float64:
         model.to(dtype)

@@ -213,3 +213,36 @@ def test_inductor_loss_matches_eager():
     if time.perf_counter() - t0 > 5:
         pytest.skip("torch.compile is slow on this machine (one-kernel probe over 5 s)")
     _check_compiled("inductor", limit_s=30)
+
+
+@pytest.mark.parametrize("T,shared_x", [(None, False), (4, False), (4, True)])
+def test_auto_method_matches_the_engine_for_first_order_single_output(T, shared_x):
+    """``mlp_jet(method="auto")`` takes nested autograd for a one-output, first-order residual
+    (convection): the same values and parameter gradients as the engine, to float64 round-off;
+    with shared points under stacked weights it must keep the engine (tasks would mix)."""
+    layers = _layers([2, 12, 12, 1], T=T)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(*(() if T is None or shared_x else (T,)), 9, 2, generator=g, dtype=torch.float64)
+    spec = DerivSpec((0, 1))
+    params = [p for lw in layers for p in lw]
+    got = {}
+    for method in ("forward", "auto", "autograd"):
+        if method == "autograd" and shared_x:
+            with pytest.raises(ValueError, match="u_fn must return"):
+                mlp_jet(layers, x, spec, method=method)
+            continue
+        jet = mlp_jet(layers, x, spec, method=method)
+        loss = (jet.u ** 2).sum() + (jet.d1[0] * jet.d1[1]).sum() + jet.d1[1].pow(2).sum()
+        got[method] = (jet, torch.autograd.grad(loss, params))
+    ref_jet, ref_grads = got.pop("forward")
+    for jet, grads in got.values():
+        for i in (0, 1):
+            torch.testing.assert_close(jet.d1[i], ref_jet.d1[i], rtol=1e-12, atol=1e-12)
+        for a, b in zip(grads, ref_grads):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    assert engine._autograd_is_faster(layers, x, spec) is not shared_x
+    with torch.no_grad():
+        assert not engine._autograd_is_faster(layers, x, spec)
+    assert not engine._autograd_is_faster(layers, x, DerivSpec((0, 1), (0,)))  # second derivatives: engine
+    with pytest.raises(ValueError, match="auto, forward, autograd"):
+        mlp_jet(layers, x, spec, method="fast")

@@ -122,6 +122,12 @@ def test_pick_and_env_override(monkeypatch):
     monkeypatch.setenv("PINNLAB_MODE", "huge")
     with pytest.raises(ValueError, match="PINNLAB_MODE"):
         pinnlab.setup("quick")
+    monkeypatch.delenv("PINNLAB_MODE")
+    monkeypatch.setenv("PINNLAB_DEVICE", "cpu")
+    assert pinnlab.setup("quick", device="auto", progress=False).device.type == "cpu"
+    monkeypatch.setenv("PINNLAB_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="PINNLAB_DEVICE"):
+        pinnlab.setup("quick")
 
 
 def test_metrics():
@@ -132,3 +138,15 @@ def test_metrics():
     with pytest.raises(ValueError, match="shape"):
         metrics.mse(ref, ref[:2])
     json.dumps(metrics.all_metrics(torch.tensor(ref), ref))
+
+
+def test_lbfgs_chunks_go_on_when_a_chunk_runs_out_of_evaluations():
+    """Short chunks end on their function-evaluation budget (strong-Wolfe line searches spend
+    several); that is not convergence: L-BFGS must go on to the minimum of the Rosenbrock function."""
+    from pinnlab.train import lbfgs_chunks
+
+    x = torch.tensor([-1.5, 2.0], dtype=torch.float64, requires_grad=True)
+    steps = list(lbfgs_chunks([x], lambda: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2, 200,
+                              desc="rosenbrock", progress=False, chunk=3))
+    assert steps[-1][1] < 1e-12 and torch.allclose(x.detach(), torch.ones(2, dtype=torch.float64), atol=1e-6)
+    assert len(steps) > 3 and all(b[0] > a[0] for a, b in zip(steps, steps[1:]))

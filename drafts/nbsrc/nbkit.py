@@ -1,3 +1,5 @@
+import hashlib
+
 import nbformat as nbf
 def md(s): return nbf.v4.new_markdown_cell(s.strip("\n"))
 def code(s, tags=None, hidden=False):
@@ -12,6 +14,8 @@ def solution(s):
 def write(cells, path):
     nb = nbf.v4.new_notebook()
     nb.cells = cells
+    for i, c in enumerate(cells):  # stable ids: regenerating an unchanged cell changes nothing in git
+        c.id = hashlib.sha1(f"{i}:{c.cell_type}:{c.source}".encode()).hexdigest()[:8]
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
     nbf.write(nb, path)

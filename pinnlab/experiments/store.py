@@ -78,6 +78,8 @@ class Store:
         self.dir: Path = cfg.results_dir(name) / f"seed{cfg.seed}" if cfg.seed else cfg.results_dir(name)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._t0 = time.perf_counter()
+        #: whether this process trained or computed anything (False: every result was reloaded)
+        self.computed = False
 
     def path(self, fname: str) -> Path:
         return self.dir / fname
@@ -125,6 +127,7 @@ class Store:
             model.load_state_dict(state)
             model.to(self.cfg.device, self.cfg.dtype)
             return FitResult(**saved)
+        self.computed = True
         res = fit(model, pde, self.cfg, checkpoint=self.path(key + ".ckpt"), **fit_kwargs)
         self.save_state(key, model.state_dict())
         self.save_json(key, {**res.__dict__, "settings": settings})
@@ -141,6 +144,7 @@ class Store:
             model.to(self.cfg.device, self.cfg.dtype)
             return hist
         ckpt = self.path(key + ".ckpt")
+        self.computed = True
         hist = train(checkpoint=ckpt)
         self.save_state(key, model.state_dict())
         self.save_json(key, hist)
@@ -163,19 +167,25 @@ class Store:
         """JSON-cached result of ``compute()``."""
         out = self.load_json(key)
         if out is None:
+            self.computed = True
             out = compute()
             self.save_json(key, out)
         return out
 
     # provenance -----------------------------------------------------------
     def write_metrics(self, results: dict, wall_time_s: Optional[float] = None) -> dict:
-        """Write ``metrics.json`` (keeps the first run's wall time when results were reloaded)."""
+        """Write ``metrics.json`` with the provenance of the run that *trained*: when every result was
+        reloaded (nothing trained here, :attr:`computed` False) the stored device, torch version,
+        commit and wall time are kept — re-evaluating a GPU run on a laptop must not relabel it
+        (the results are rewritten: evaluation code may have changed)."""
         old = self.load_json("metrics") or {}
         wall = wall_time_s if wall_time_s is not None else time.perf_counter() - self._t0
         same = bool(old) and old.get("results") == _jsonable(results)
         meta = {**self.cfg.describe(), "wall_time_s": old.get("wall_time_s", wall) if same else wall,
                 "results": results}
-        if same:
+        if old and not self.computed:
+            meta.update({k: old[k] for k in ("device", "torch", "commit", "wall_time_s") if k in old})
+        elif same:
             meta["commit"] = old.get("commit", meta["commit"])
         self.save_json("metrics", meta)
         return meta
