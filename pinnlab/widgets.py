@@ -16,6 +16,10 @@ from IPython.display import display
 
 from .models import EngineModel
 from .pdes import Burgers1D, Kovasznay
+from .plot import reference_prediction_error
+
+#: ``(x_lo, x_hi, t_lo, t_hi)`` of the convection / CDR maps of notebooks 04 and 05
+CONVECTION_EXTENT = (0.0, 2 * np.pi, 0.0, 1.0)
 
 
 class Panel:
@@ -222,23 +226,17 @@ def lora_live_panel(study, epochs: int = 150) -> Panel:
 def draw_beta_maps(data: dict) -> "plt.Figure":
     """Reference, prediction and |error| of one convection speed (``FailureModes.hyper_maps`` /
     ``FailureModes.pinn_maps`` output), with the adaptive ranks in the title when given."""
-    fig, axes = plt.subplots(1, 3, figsize=(10.2, 2.9), constrained_layout=True)
-    kw = {"origin": "lower", "extent": (0.0, 2 * np.pi, 0.0, 1.0), "aspect": "auto"}
-    vmin, vmax = float(data["ref"].min()), float(data["ref"].max())
-    im = axes[0].imshow(data["ref"], vmin=vmin, vmax=vmax, **kw)
-    axes[0].set_title(f"reference u, β = {data['beta']:g}")
-    axes[1].imshow(data["pred"], vmin=vmin, vmax=vmax, **kw)
-    axes[1].set_title(data["label"])
-    fig.colorbar(im, ax=axes[1])
-    im = axes[2].imshow(np.abs(data["pred"] - data["ref"]), cmap="magma", vmin=0.0, vmax=2.0, **kw)
-    axes[2].set_title(f"|error|: abs {data['abs_err']:.3f}, rel {data['rel_err']:.3f}")
-    fig.colorbar(im, ax=axes[2])
-    for ax in axes:
-        ax.set_xlabel("x")
-        ax.set_ylabel("t")
+    fig = reference_prediction_error(
+        data["ref"], data["pred"],
+        (f"reference u, β = {data['beta']:g}", data["label"],
+         f"|error|: abs {data['abs_err']:.3f}, rel {data['rel_err']:.3f}"), CONVECTION_EXTENT, err_max=2.0)
+    _ranks_title(fig, data)
+    return fig
+
+
+def _ranks_title(fig: "plt.Figure", data: dict) -> None:
     if "ranks" in data:
         fig.suptitle(f"adaptive ranks of the three low-rank layers: {list(data['ranks'])}", fontsize=9)
-    return fig
 
 
 def hyperlr_panel(result, lo: float = 20.0, hi: float = 50.0) -> Panel:
@@ -259,23 +257,13 @@ def pinn_sweep_panel(result) -> Panel:
 # ---------------------------------------------------------------------------- notebook 05
 def draw_cdr_maps(data: dict) -> "plt.Figure":
     """Reference, prediction and |error| of one CDR instance (``CDRHelmholtz.cdr_maps`` output)."""
-    fig, axes = plt.subplots(1, 3, figsize=(10.2, 2.9), constrained_layout=True)
-    kw = {"origin": "lower", "extent": (0.0, 2 * np.pi, 0.0, 1.0), "aspect": "auto"}
-    vmin, vmax = float(data["ref"].min()), float(data["ref"].max())
     b, n, r = data["mu"]
-    im = axes[0].imshow(data["ref"], vmin=vmin, vmax=vmax, **kw)
-    axes[0].set_title(f"reference, β={b:g} ν={n:g} ρ={r:g}", fontsize=9)
-    axes[1].imshow(data["pred"], vmin=vmin, vmax=vmax, **kw)
-    axes[1].set_title(data["label"], fontsize=9)
-    fig.colorbar(im, ax=axes[1])
-    im = axes[2].imshow(np.abs(data["pred"] - data["ref"]), cmap="magma", vmin=0.0, vmax=0.5, **kw)
-    axes[2].set_title(f"|error|: abs {data['abs_err']:.3f}, rel {data['rel_err']:.3f}", fontsize=9)
-    fig.colorbar(im, ax=axes[2])
-    for ax in axes:
-        ax.set_xlabel("x")
-        ax.set_ylabel("t")
-    if "ranks" in data:
-        fig.suptitle(f"adaptive ranks of the three low-rank layers: {list(data['ranks'])}", fontsize=9)
+    fig = reference_prediction_error(
+        data["ref"], data["pred"],
+        (f"reference, β={b:g} ν={n:g} ρ={r:g}", data["label"],
+         f"|error|: abs {data['abs_err']:.3f}, rel {data['rel_err']:.3f}"), CONVECTION_EXTENT, err_max=0.5,
+        fontsize=9)
+    _ranks_title(fig, data)
     return fig
 
 
@@ -289,20 +277,10 @@ def cdr_panel(result) -> Panel:
 
 def draw_helmholtz_maps(data: dict) -> "plt.Figure":
     """Exact solution, prediction and |error| of one Helmholtz instance (``CDRHelmholtz.helmholtz_maps``)."""
-    fig, axes = plt.subplots(1, 3, figsize=(10.2, 2.9), constrained_layout=True)
-    kw = {"origin": "lower", "extent": (-1.0, 1.0, -1.0, 1.0), "aspect": "equal"}
-    im = axes[0].imshow(data["ref"], vmin=-1, vmax=1, cmap="RdBu_r", **kw)
-    axes[0].set_title(f"exact u, a = {data['a']:g}", fontsize=9)
-    axes[1].imshow(data["pred"], vmin=-1, vmax=1, cmap="RdBu_r", **kw)
-    axes[1].set_title(data["label"], fontsize=9)
-    fig.colorbar(im, ax=axes[1])
-    im = axes[2].imshow(np.abs(data["pred"] - data["ref"]), cmap="magma", vmin=0.0, vmax=1.0, **kw)
-    axes[2].set_title(f"|error|, rel {data['rel_err']:.3f}", fontsize=9)
-    fig.colorbar(im, ax=axes[2])
-    for ax in axes:
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
-    return fig
+    return reference_prediction_error(
+        data["ref"], data["pred"], (f"exact u, a = {data['a']:g}", data["label"], f"|error|, rel {data['rel_err']:.3f}"),
+        (-1.0, 1.0, -1.0, 1.0), err_max=1.0, vmin=-1, vmax=1, cmap="RdBu_r", aspect="equal", labels=("x", "y"),
+        fontsize=9)
 
 
 def helmholtz_panel(result, lo: float = 1.8, hi: float = 3.2) -> Panel:

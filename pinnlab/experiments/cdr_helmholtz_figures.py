@@ -9,6 +9,7 @@ import torch
 
 from ..baselines_p import PDE_TYPES, cdr_reference
 from ..cdr_tasks import errors, eval_grid, predict_grid, slice_layers
+from ..plot import reference_prediction_error
 from .cdr_helmholtz import METHOD_LABELS, METHODS, NOTEBOOKS, PAPER_TABLE4, TYPE_LABELS, CDRHelmholtz
 
 EXTENT = (0.0, 2 * np.pi, 0.0, 1.0)
@@ -103,18 +104,9 @@ def draw_reaction_failure(res: CDRHelmholtz, rho: Optional[float] = None):
     axes[0].axvline(5, color="grey", ls="--", lw=0.8, label="paper: fails for ρ ≥ 5")
     axes[0].set(xlabel="ρ", ylabel="relative error", title=f"PINN, {rf['epochs']} epochs ({res.cfg.mode})")
     axes[0].legend(fontsize=7)
-    kw = {"origin": "lower", "extent": EXTENT, "aspect": "auto", "vmin": 0, "vmax": 1}
-    im = axes[1].imshow(ref, **kw)
-    axes[1].set_title(f"reference, ρ = {rho:g}")
-    axes[2].imshow(pred, **kw)
-    axes[2].set_title("PINN")
-    fig.colorbar(im, ax=axes[2])
     e = errors(pred[None], ref[None])["rel_err"][0]
-    im = axes[3].imshow(np.abs(pred - ref), origin="lower", extent=EXTENT, aspect="auto", cmap="magma", vmin=0, vmax=1)
-    axes[3].set_title(f"|error|, rel. {e:.3f}")
-    fig.colorbar(im, ax=axes[3])
-    for ax in axes[1:]:
-        ax.set(xlabel="x", ylabel="t")
+    reference_prediction_error(ref, pred, (f"reference, ρ = {rho:g}", "PINN", f"|error|, rel. {e:.3f}"), EXTENT,
+                               err_max=1, vmin=0, vmax=1, axes=axes[1:])
     return fig
 
 

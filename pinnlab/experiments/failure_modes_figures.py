@@ -1,11 +1,12 @@
 """Figures and tables of notebook 04, drawn from a :class:`~pinnlab.experiments.failure_modes.FailureModes`."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..plot import reference_prediction_error
 from .failure_modes import PAPER_TABLE3, FailureModes, table2_rows
 from .store import committed_metrics
 
@@ -75,20 +76,7 @@ def table3_text(res: FailureModes) -> str:
 
 def draw_pinn_failure(res: FailureModes, betas: Sequence[float] = (1.0, 30.0)):
     """Reference, vanilla-PINN prediction and |error| for a small and a large β (rows)."""
-    fig, axes = plt.subplots(len(betas), 3, figsize=(10.2, 2.6 * len(betas)), constrained_layout=True, squeeze=False)
-    kw = {"origin": "lower", "extent": (0.0, 2 * np.pi, 0.0, 1.0), "aspect": "auto"}
-    for row, beta in zip(axes, betas):
-        d = res.pinn_maps(beta)
-        im = row[0].imshow(d["ref"], vmin=0, vmax=2, **kw)
-        row[0].set_title(f"reference, β = {d['beta']:g}")
-        row[1].imshow(d["pred"], vmin=0, vmax=2, **kw)
-        row[1].set_title("vanilla PINN")
-        fig.colorbar(im, ax=row[1])
-        im = row[2].imshow(np.abs(d["pred"] - d["ref"]), cmap="magma", vmin=0, vmax=2, **kw)
-        row[2].set_title(f"|error|, rel. error {d['rel_err']:.3f}")
-        fig.colorbar(im, ax=row[2])
-        for ax in row:
-            ax.set(xlabel="x", ylabel="t")
+    fig = _beta_rows(betas, res.pinn_maps, lambda beta, d: (f"reference, β = {d['beta']:g}", "vanilla PINN"), 2.6)
     fig.suptitle(f"u_t + β u_x = 0, u(x, 0) = 1 + sin x ({res.cfg.mode} preset)", fontsize=10)
     return fig
 
@@ -200,20 +188,20 @@ def draw_fig6(res: FailureModes, ax=None):
 
 def draw_hyper_betas(res: FailureModes, betas: Sequence[float] = (30.0, 40.0, 45.0)):
     """Static version of the Hyper-LR-PINN slider: Phase-1 prediction and error at a few β."""
-    fig, axes = plt.subplots(len(betas), 3, figsize=(10.2, 2.5 * len(betas)), constrained_layout=True, squeeze=False)
-    kw = {"origin": "lower", "extent": (0.0, 2 * np.pi, 0.0, 1.0), "aspect": "auto"}
+    return _beta_rows(betas, res.hyper_maps,
+                      lambda beta, d: (f"reference, β = {beta:g}", f"hypernetwork output, ranks {d['ranks']}"), 2.5)
+
+
+def _beta_rows(betas: Sequence[float], maps: Callable[[float], dict],
+               titles: Callable[[float, dict], tuple[str, str]], row_height: float):
+    """One row per β: reference, prediction and |error| of ``maps(β)`` (u and the error on 0 … 2);
+    ``titles(β, maps)`` gives the first two panels' titles."""
+    fig, axes = plt.subplots(len(betas), 3, figsize=(10.2, row_height * len(betas)), constrained_layout=True,
+                             squeeze=False)
     for row, beta in zip(axes, betas):
-        d = res.hyper_maps(beta)
-        im = row[0].imshow(d["ref"], vmin=0, vmax=2, **kw)
-        row[0].set_title(f"reference, β = {beta:g}")
-        row[1].imshow(d["pred"], vmin=0, vmax=2, **kw)
-        row[1].set_title(f"hypernetwork output, ranks {d['ranks']}")
-        fig.colorbar(im, ax=row[1])
-        im = row[2].imshow(np.abs(d["pred"] - d["ref"]), cmap="magma", vmin=0, vmax=2, **kw)
-        row[2].set_title(f"|error|, rel. error {d['rel_err']:.3f}")
-        fig.colorbar(im, ax=row[2])
-        for ax in row:
-            ax.set(xlabel="x", ylabel="t")
+        d = maps(beta)
+        reference_prediction_error(d["ref"], d["pred"], (*titles(beta, d), f"|error|, rel. error {d['rel_err']:.3f}"),
+                                   (0.0, 2 * np.pi, 0.0, 1.0), err_max=2, vmin=0, vmax=2, axes=row)
     return fig
 
 

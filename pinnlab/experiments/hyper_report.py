@@ -6,6 +6,7 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..plot import prediction_error_grid
 from .hyper_benchmarks import PAPER_TABLE2, PAPER_TABLE3, HyperBenchmark, key_label, parse_key
 from .lora_rank_study import TITLES
 
@@ -71,21 +72,11 @@ def figure_maps(b: HyperBenchmark, task: int = 0) -> plt.Figure:
     """Figures 2–4: reference and every hypernetwork's prediction (top) and |error| (bottom) on one test task."""
     keys = b.keys
     data = [b.maps(k, task) for k in keys]
-    n = len(keys) + 1
-    fig, axes = plt.subplots(2, n, figsize=(2.25 * n, 4.4), constrained_layout=True, squeeze=False)
-    ref = data[0]["ref"]
-    kw = {"origin": "lower", "extent": data[0]["extent"], "aspect": "auto"}
-    vmin, vmax = float(ref.min()), float(ref.max())
     emax = max(float(d["err"].max()) for d in data) or 1.0
-    im = axes[0, 0].imshow(ref, vmin=vmin, vmax=vmax, **kw)
-    axes[0, 0].set_title("reference", fontsize=9)
-    axes[1, 0].axis("off")
+    fig, axes, im, ime = prediction_error_grid(
+        data[0]["ref"], data, [key_label(k) for k in keys], [f"|err|, MSE {d['map_mse']:.1e}" for d in data],
+        data[0]["extent"], emax, panel_width=2.25, title_size=9, err_title_size=8)
     fig.colorbar(im, ax=axes[0, 0], fraction=0.05)
-    for j, (k, d) in enumerate(zip(keys, data), start=1):
-        axes[0, j].imshow(d["pred"], vmin=vmin, vmax=vmax, **kw)
-        axes[0, j].set_title(key_label(k), fontsize=9)
-        ime = axes[1, j].imshow(d["err"], cmap="magma", vmin=0.0, vmax=emax, **kw)
-        axes[1, j].set_title(f"|err|, MSE {d['map_mse']:.1e}", fontsize=8)
     fig.colorbar(ime, ax=axes[1, -1], fraction=0.05)
     for ax in axes.flat:
         ax.tick_params(labelsize=7)

@@ -5,6 +5,7 @@ from typing import Mapping
 
 import matplotlib.pyplot as plt
 
+from ..plot import prediction_error_grid
 from .lora_rank_study import PAPER_TABLE1, TITLES, LoRAStudy, method_label
 
 
@@ -115,20 +116,10 @@ def figure_method_maps(study: LoRAStudy, task: int = 0) -> plt.Figure:
     """Top row: reference and each method's prediction; bottom row: each method's |error|."""
     methods = map_methods(study)
     maps = [study.maps(meth, task) for meth in methods]
-    ref = maps[0]["ref"]
-    n = len(methods) + 1
-    fig, axes = plt.subplots(2, n, figsize=(2.15 * n, 4.4), constrained_layout=True)
-    vmin, vmax = float(ref.min()), float(ref.max())
     emax = max(float(d["err"].max()) for d in maps[1:]) or 1.0
-    kw = {"origin": "lower", "extent": maps[0]["extent"], "aspect": "auto"}
-    im = axes[0, 0].imshow(ref, vmin=vmin, vmax=vmax, **kw)
-    axes[0, 0].set_title("reference", fontsize=8)
-    axes[1, 0].axis("off")
-    for j, d in enumerate(maps, start=1):
-        axes[0, j].imshow(d["pred"], vmin=vmin, vmax=vmax, **kw)
-        axes[0, j].set_title(method_label(d["method"]), fontsize=8)
-        ie = axes[1, j].imshow(d["err"], cmap="magma", vmin=0, vmax=emax, **kw)
-        axes[1, j].set_title(f"|error|, MSE {d['map_mse']:.1e}", fontsize=7)
+    fig, axes, im, ie = prediction_error_grid(
+        maps[0]["ref"], maps, [method_label(d["method"]) for d in maps],
+        [f"|error|, MSE {d['map_mse']:.1e}" for d in maps], maps[0]["extent"], emax, panel_width=2.15)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
