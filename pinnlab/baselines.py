@@ -30,6 +30,7 @@ from .cdr_tasks import (Schedule, cdr_points, errors, every, fit_cdr_tasks, modu
                         predict_grid, run_epochs, stack_cdr, task_losses)
 from .lowrank import GROUPS, LowRankMLP
 from .models import MLP
+from .train import _save_atomic
 
 Tensor = torch.Tensor
 
@@ -64,6 +65,28 @@ def load_copies(stacked: LowRankMLP, net: LowRankMLP) -> None:
         p.copy_(src[name].expand_as(p))
 
 
+# ----------------------------------------------------------------------------- finished stages
+def load_finished_stage(net: torch.nn.Module, path: Optional[Path], device=None,
+                        dtype: Optional[torch.dtype] = None) -> Optional[dict]:
+    """The history of a finished training stage saved at ``path`` by :func:`save_finished_stage`, its
+    weights loaded into ``net`` (moved to ``device``/``dtype``); ``None`` without ``path`` or before
+    the stage has finished. A rerun of a staged fit skips the stages it finds."""
+    if path is None or not path.exists():
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict(saved["state"])
+    net.to(device, dtype)
+    return saved["history"]
+
+
+def save_finished_stage(net: torch.nn.Module, history: dict, path: Path, checkpoint: Optional[Path] = None) -> None:
+    """Save ``net``'s weights and the stage's ``history`` at ``path`` (atomically), then delete the
+    stage's running ``checkpoint``."""
+    _save_atomic({"state": {k: v.detach().cpu() for k, v in net.state_dict().items()}, "history": history}, path)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+
+
 # ----------------------------------------------------------------------------- curriculum
 def curriculum_betas(target: float, stages: int, start: float = 1.0) -> list[float]:
     """β of each stage: ``stages`` values from ``start`` to ``target``, evenly spaced (the last is the target)."""
@@ -92,11 +115,9 @@ def curriculum(net: torch.nn.Module, targets: Sequence[float], sched: Schedule, 
     for k in range(stages):
         betas = [s[k] for s in schedule]
         done = None if checkpoint_dir is None else Path(checkpoint_dir) / f"curriculum_stage{k}.pt"
-        if done is not None and done.exists():
-            saved = torch.load(done, map_location="cpu", weights_only=True)
-            net.load_state_dict(saved["state"])
-            net.to(device, dtype)
-            hist_all["stages"].append(saved["history"])
+        saved = load_finished_stage(net, done, device, dtype)
+        if saved is not None:
+            hist_all["stages"].append(saved)
             continue
         kw = eval_kw if k == stages - 1 else {}
         ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / f"curriculum_stage{k}.ckpt"
@@ -105,11 +126,7 @@ def curriculum(net: torch.nn.Module, targets: Sequence[float], sched: Schedule, 
                           progress=progress, desc=f"curriculum {k + 1}/{stages}", **kw)
         hist_all["stages"].append(h)
         if done is not None:
-            from .train import _save_atomic
-
-            _save_atomic({"state": {k_: v.detach().cpu() for k_, v in net.state_dict().items()}, "history": h}, done)
-            if ckpt is not None:
-                ckpt.unlink(missing_ok=True)
+            save_finished_stage(net, h, done, ckpt)
     return hist_all
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .baselines import load_finished_stage, save_finished_stage
 from .cdr_tasks import (Layers, Schedule, TaskPoints, cdr_points, every, module_load, module_state, run_epochs,
                         task_losses)
 from .engine import DerivSpec, mlp_forward, mlp_jet
@@ -278,12 +279,10 @@ def fit_s2s(model: S2S, mus: Mu, sched: Schedule, *, ic: str = "gauss", device=N
     for k, net in enumerate(model.nets):
         t0, t1 = model.bounds(k)
         done = None if checkpoint_dir is None else Path(checkpoint_dir) / f"s2s_segment{k}.pt"
-        if done is not None and done.exists():
-            saved = torch.load(done, map_location="cpu", weights_only=True)
-            net.load_state_dict(saved["state"])
-            net.to(device, dtype)
-            hist["segments"].append(saved["history"])
-            hist["wall_time_s"] += saved["history"].get("wall_time_s", 0.0)
+        saved = load_finished_stage(net, done, device, dtype)
+        if saved is not None:
+            hist["segments"].append(saved)
+            hist["wall_time_s"] += saved.get("wall_time_s", 0.0)
             continue
         g = None if generator is None else torch.Generator().manual_seed(int(generator.initial_seed()) + 31 * k)
         pts = cdr_points(T, n_col, sched.n_ic, sched.n_bc, ic=ic, generator=g, dtype=dtype, device=device)
@@ -302,10 +301,7 @@ def fit_s2s(model: S2S, mus: Mu, sched: Schedule, *, ic: str = "gauss", device=N
         hist["segments"].append(h)
         hist["wall_time_s"] += h["wall_time_s"]
         if done is not None:
-            from .train import _save_atomic
-
-            _save_atomic({"state": {a: v.detach().cpu() for a, v in net.state_dict().items()}, "history": h}, done)
-            (Path(checkpoint_dir) / f"s2s_segment{k}.ckpt").unlink(missing_ok=True)
+            save_finished_stage(net, h, done, Path(checkpoint_dir) / f"s2s_segment{k}.ckpt")
     return hist
 
 

@@ -60,6 +60,21 @@ def test_s2s_second_segment_starts_from_the_first():
     assert len(h["segments"]) == 2 and all(len(seg["loss"]) == 2 for seg in h["segments"])
 
 
+
+def test_s2s_rerun_skips_finished_segments(monkeypatch, tmp_path):
+    """Each finished segment is saved; a rerun loads its weights and history instead of training it."""
+    sched = Schedule(epochs=4, lr=1e-3, n_collocation=16, n_ic=8, n_bc=4, log_every=1, eval_every=100)
+    mus = [(1.0, 0.0, 0.0), (0.0, 0.0, 2.0)]
+    first = bp.S2S(2, segments=2, widths=(2, 8, 1), generator=torch.Generator().manual_seed(0))
+    h = bp.fit_s2s(first, mus, sched, progress=False, generator=torch.Generator().manual_seed(2),
+                   checkpoint_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s2s_segment0.pt", "s2s_segment1.pt"]  # no .ckpt left
+    monkeypatch.setattr(bp, "fit_stacked", lambda *a, **k: pytest.fail("retrained a finished segment"))
+    again = bp.S2S(2, segments=2, widths=(2, 8, 1), generator=torch.Generator().manual_seed(5))
+    h2 = bp.fit_s2s(again, mus, sched, progress=False, checkpoint_dir=tmp_path)
+    assert h2 == h
+    assert all(torch.equal(a, b) for a, b in zip(first.parameters(), again.parameters()))
+
 def tiny(cfg):
     s = REAL_SETTINGS(cfg)
     s.update(n_collocation=32, n_ic=16, n_bc=8, values={"convection": [1.0, 5.0], "reaction": [1.0, 5.0],

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import pinnlab
-from pinnlab import exercises
+from pinnlab import baselines, exercises
 from pinnlab.baselines import PINN_WIDTHS, all_factors_count, curriculum_betas, paper_count, vanilla_pinn
 from pinnlab.engine import mlp_forward
 from pinnlab.hyperlr import (HyperLRPINN, Schedule, cdr_points, errors, eval_grid, phase1, reference,
@@ -190,6 +190,18 @@ def test_errors_and_reference_grid():
 def test_curriculum_betas():
     assert curriculum_betas(30.0, 3, 1.0) == pytest.approx([1 + 29 / 3, 1 + 58 / 3, 30.0])
     assert curriculum_betas(30.0, 1) == [30.0]
+
+
+def test_curriculum_rerun_skips_finished_stages(monkeypatch, tmp_path):
+    """Each finished stage is saved; a rerun loads its weights and history instead of training it."""
+    sched = Schedule(epochs=4, lr=1e-3, n_collocation=16, n_ic=8, n_bc=4, log_every=1, eval_every=100)
+    net = baselines.naive_lr_pinn(3, 2, generator=_gen(1))
+    h = baselines.curriculum(net, [5.0, 10.0], sched, 2, generator=_gen(2), checkpoint_dir=tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curriculum_stage0.pt", "curriculum_stage1.pt"]
+    monkeypatch.setattr(baselines, "fit_cdr_tasks", lambda *a, **k: pytest.fail("retrained a finished stage"))
+    again = baselines.naive_lr_pinn(3, 2, generator=_gen(7))
+    assert baselines.curriculum(again, [5.0, 10.0], sched, 2, checkpoint_dir=tmp_path, progress=False) == h
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), again.parameters()))
 
 
 # ----------------------------------------------------------------------------- exercises
