@@ -33,7 +33,8 @@ from ..config import Config
 from ..models import MLP, HyperNet, LoRAMLP
 from ..pdes import PDE, Burgers1D
 from ..train import fit, sample_points
-from .lora_rank_study import TITLES, eval_set, fit_tasks_cached, make_tasks, map_set, task_label
+from .lora_rank_study import (TITLES, eval_set, fit_tasks_cached, make_tasks, map_set, prediction_maps,
+                              task_points)
 from .pinn_basics import base_widths
 from .store import PerPDE, Store, run_per_pde
 
@@ -126,11 +127,6 @@ def make_splits(pde_name: str, s: dict, seed: int) -> tuple[PDE, dict[str, list[
     return base_pde, {"train": tasks[:n_tr], "valid": tasks[n_tr:n_tr + n_va], "test": tasks[n_tr + n_va:]}
 
 
-def _points(tasks: list[PDE], n: dict, cfg: Config, offset: int):
-    return [sample_points(p, n["collocation"], n["ic"], n["bc"], cfg.generator(offset + 10 * i), cfg.dtype)
-            for i, p in enumerate(tasks)]
-
-
 def _forget_if_settings_changed(store: Store, pde_name: str, s: dict) -> None:
     """Stored runs made with other sizes are deleted, never silently reused."""
     store.forget_if_settings_changed(pde_name, {k: v for k, v in s.items() if k not in ("n_points", "splits")}
@@ -176,15 +172,9 @@ class HyperBenchmark:
         (index) or any task of the family (a PDE object; e.g. a slider's new Re)."""
         pde = self.tasks[task] if isinstance(task, int) else task
         m = map_set(self.pde_name, pde)
-        pred = self.predict(key, [pde], m["points"])[0][:, 0].reshape(m["shape"])
-        if m["transpose"]:
-            pred = pred.T
         label = "base (T0), no hypernetwork" if key == "base" else f"HyperPINN {key_label(key)}"
-        return {**{k: m[k] for k in ("ref", "extent", "labels", "what")}, "pred": pred,
-                "err": np.abs(pred - m["ref"]), "method": label, "key": key,
-                "task": task if isinstance(task, int) else None,
-                "map_mse": float(np.mean((pred - m["ref"]) ** 2)),
-                "title": f"{TITLES[self.pde_name]}, {task_label(self.pde_name, pde)}"}
+        return prediction_maps(self.pde_name, pde, m, self.predict(key, [pde], m["points"])[0], method=label,
+                               key=key, task=task if isinstance(task, int) else None)
 
 
 # ----------------------------------------------------------------------------- experiment
@@ -272,7 +262,7 @@ def hyper_benchmarks(pde_name: str, cfg: Config) -> HyperBenchmark:
     base.requires_grad_(False)
 
     # 2. task sets (points and reference data)
-    sets = {name: H.make_task_set(tasks, _points(tasks, n, cfg, 1000 * (k + 1)), cfg)
+    sets = {name: H.make_task_set(tasks, task_points(pde_name, tasks, n, cfg, 1000 * (k + 1)), cfg)
             for k, (name, tasks) in enumerate(splits.items())}
 
     # 3. separately trained rank-4 LoRA PINNs on the training + validation tasks, one batched run
@@ -281,9 +271,9 @@ def hyper_benchmarks(pde_name: str, cfg: Config) -> HyperBenchmark:
     with torch.no_grad():  # every task starts from the same factors, so the trained ones are comparable
         for A in pinns.A:
             A.copy_(A[0:1].expand_as(A))
-    pts = _points(fit_pdes, n, cfg, 5000)
+    pts = task_points(pde_name, fit_pdes, n, cfg, 5000)
     pres = fit_tasks_cached(store, f"{pde_name}_lora_pinns", pinns, fit_pdes, cfg, points=pts,
-                            val_points=_points(fit_pdes, n, cfg, 6000), epochs=s["pinn_epochs"], lr=s["pinn_lr"],
+                            val_points=task_points(pde_name, fit_pdes, n, cfg, 6000), epochs=s["pinn_epochs"], lr=s["pinn_lr"],
                             decay_every=s["pinn_decay_every"], patience=s["pinn_patience"],
                             val_every=s["val_every"], lbfgs_iters=s["pinn_lbfgs_iters"], log_every=s["log_every"],
                             desc=f"{title} LoRA PINNs")

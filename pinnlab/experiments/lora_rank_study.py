@@ -144,6 +144,19 @@ def map_set(pde_name: str, pde: PDE) -> dict:
             "labels": ("x", "y"), "what": what}
 
 
+def prediction_maps(pde_name: str, pde: PDE, m: dict, out: np.ndarray, **extra) -> dict:
+    """The maps of one prediction: ``out`` ``[N, m]`` is the network's output on ``m["points"]`` (``m``
+    from :func:`map_set` for ``pde``). Returns ``m``'s reference, extent, axis labels and "what", the
+    first output's map ``"pred"``, ``"err"`` = |pred − ref|, the ``extra`` entries, ``"map_mse"`` and a
+    ``"title"`` naming the task."""
+    pred = out[:, 0].reshape(m["shape"])
+    if m["transpose"]:
+        pred = pred.T
+    return {**{k: m[k] for k in ("ref", "extent", "labels", "what")}, "pred": pred, "err": np.abs(pred - m["ref"]),
+            **extra, "map_mse": float(np.mean((pred - m["ref"]) ** 2)),
+            "title": f"{TITLES[pde_name]}, {task_label(pde_name, pde)}"}
+
+
 def task_points(pde_name: str, tasks: list[PDE], n: dict, cfg: Config, offset: int) -> list[Points]:
     return [sample_points(p, n["collocation"], n["ic"], n["bc"], cfg.generator(offset + 10 * i), cfg.dtype)
             for i, p in enumerate(tasks)]
@@ -220,16 +233,10 @@ class LoRAStudy:
         if model is not None:
             p = next(model.parameters())
             with torch.no_grad():
-                pred = model(m["points"].to(p.device, p.dtype)).double().cpu().numpy()
+                out = model(m["points"].to(p.device, p.dtype)).double().cpu().numpy()
         else:
-            pred = self.predict(method, m["points"], None if method == "base" else task)
-        pred = pred[:, 0].reshape(m["shape"])
-        if m["transpose"]:
-            pred = pred.T
-        mse = float(np.mean((pred - m["ref"]) ** 2))
-        return {**{k: m[k] for k in ("ref", "extent", "labels", "what")}, "pred": pred,
-                "err": np.abs(pred - m["ref"]), "method": method, "task": task, "map_mse": mse,
-                "title": f"{TITLES[self.pde_name]}, {task_label(self.pde_name, self.tasks[task])}"}
+            out = self.predict(method, m["points"], None if method == "base" else task)
+        return prediction_maps(self.pde_name, self.tasks[task], m, out, method=method, task=task)
 
 
 def live_lora_fit(study: LoRAStudy, rank: int, task: int, epochs: int = 150, n_collocation: int = 200,
