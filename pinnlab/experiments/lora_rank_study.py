@@ -178,16 +178,9 @@ def make_model(method: str, base: MLP, n_tasks: int, cfg: Config) -> EngineModel
 def fit_tasks_cached(store: Store, key: str, model: EngineModel, pdes: list[PDE], cfg: Config,
                      **kwargs) -> MultiFitResult:
     """:func:`fit_tasks` once, cached as ``key.pt`` + ``key.json``; resumes from ``key.ckpt``."""
-    state, saved = store.load_state(key), store.load_json(key)
-    if state is not None and saved is not None:
-        model.load_state_dict(state)
-        model.to(cfg.device, cfg.dtype)
-        return MultiFitResult(**saved)
-    res = fit_tasks(model, pdes, cfg, checkpoint=store.path(key + ".ckpt"), **kwargs)
-    store.save_state(key, model.state_dict())
-    store.save_json(key, res.__dict__)
-    store.path(key + ".ckpt").unlink(missing_ok=True)
-    return res
+    saved = store.trained(key, model, lambda checkpoint: fit_tasks(model, pdes, cfg, checkpoint=checkpoint,
+                                                                   **kwargs).__dict__)
+    return MultiFitResult(**saved)
 
 
 def _forget_if_settings_changed(store: Store, pde_name: str, s: dict) -> None:
