@@ -342,14 +342,7 @@ def main() -> None:
     if args.eval_every < 1 or args.adam_steps < 0 or args.lbfgs_steps < 0:
         ap.error("--eval-every must be >= 1 and the step counts >= 0")
     info = benchlib.start(args)
-    if benchlib.DEVICE != "cpu":
-        dde_ok, dde_note = False, f"DeepXDE not run on {benchlib.DEVICE} (the DeepXDE comparison is a CPU one)"
-    else:
-        try:
-            P.deepxde()
-            dde_ok, dde_note = True, "DeepXDE (PyTorch backend) imported"
-        except Exception as err:  # noqa: BLE001
-            dde_ok, dde_note = False, f"DeepXDE skipped: {type(err).__name__}: {err} (pip install -e '.[bench]')"
+    dde_ok, dde_note = P.deepxde_available()
     schedule = (f"{args.adam_steps} Adam steps (lr 1e-3) then {args.lbfgs_steps} L-BFGS iterations, budget "
                 f"{args.budget_s:.0f} s per engine, error every {args.eval_every} steps, slices of {args.slice_s:g} s")
     print(f"Time to accuracy, Kovasznay Re=40 — {benchlib.where(info)}; {dde_note}\n{schedule}", flush=True)

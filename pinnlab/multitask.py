@@ -109,7 +109,8 @@ def _check_stacked(stacked: PDE, pdes: list[PDE]) -> None:
     def rnd(*shape):
         return torch.rand(*shape, generator=g, dtype=torch.float64)
 
-    jet = Jet(rnd(T, n, m), {i: rnd(T, n, m) for i in spec.first}, {i: rnd(T, n, m) for i in spec.second})
+    jet = Jet(rnd(T, n, m), {i: rnd(T, n, m) for i in spec.first}, {i: rnd(T, n, m) for i in spec.second},
+              rnd(T, n, m) if spec.laplacian else None)
     pts = torch.stack([p.sample(n, "collocation", generator=g, dtype=torch.float64)[0] for p in pdes])
     cast = copy.copy(stacked)
     for name, value in vars(stacked).items():
@@ -117,7 +118,8 @@ def _check_stacked(stacked: PDE, pdes: list[PDE]) -> None:
             setattr(cast, name, value.detach().to("cpu", torch.float64))
     got = cast.residual_from_jet(jet, pts)
     for i, p in enumerate(pdes):
-        ji = Jet(jet.u[i], {k: v[i] for k, v in jet.d1.items()}, {k: v[i] for k, v in jet.d2.items()})
+        ji = Jet(jet.u[i], {k: v[i] for k, v in jet.d1.items()}, {k: v[i] for k, v in jet.d2.items()},
+                 None if jet.lap is None else jet.lap[i])
         want = p.residual_from_jet(ji, pts[i])
         if got.shape[0] != T or not torch.allclose(got[i], want, rtol=1e-5, atol=1e-8):
             raise ValueError(f"stacking {type(p).__name__} tasks changed the residual of task {i}: its residual "

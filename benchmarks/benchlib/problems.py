@@ -115,6 +115,20 @@ def deepxde():
     return dde
 
 
+def deepxde_available() -> tuple[bool, str]:
+    """``(usable, note)``: DeepXDE imports with its PyTorch backend and the benchmarks run on the CPU
+    (the DeepXDE goals are CPU goals; its backend would also move torch's default device)."""
+    import benchlib
+
+    if benchlib.DEVICE != "cpu":
+        return False, f"DeepXDE not run on {benchlib.DEVICE} (the DeepXDE comparison is a CPU one)"
+    try:
+        deepxde()
+    except Exception as err:  # noqa: BLE001 - report, never crash a benchmark
+        return False, f"DeepXDE skipped: {type(err).__name__}: {err} (pip install -e '.[bench]')"
+    return True, "DeepXDE (PyTorch backend) imported"
+
+
 def _copy_weights(dde_net, net: MLP) -> None:
     with torch.no_grad():
         for lin, (W, b) in zip(dde_net.linears, net.layers()):

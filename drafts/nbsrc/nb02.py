@@ -150,7 +150,7 @@ net = LoRAMLP(base, rank=4, n_tasks=len(tasks))
 jet = net.jet(torch.rand(len(tasks), 500, 2), stacked.spec)   # points [T, N, 2]
 print("Re as stacked:", stacked.Re.flatten().tolist(), "| shape", tuple(stacked.Re.shape))
 print("A:", tuple(net.A[1].shape), "B:", tuple(net.B[1].shape), "| outputs:", tuple(jet.u.shape),
-      "| u_xx:", tuple(jet.d2[0].shape))
+      "| u_xx + u_yy:", tuple(jet.lap.shape))
 """),
 md(r"""
 ## 4 · The rank study

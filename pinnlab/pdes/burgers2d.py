@@ -30,7 +30,7 @@ class Burgers2D(PDE):
     coords = ("x", "y", "t")
     outputs = ("u", "v")
     equations = ("burgers_u", "burgers_v")
-    spec = DerivSpec(first=(0, 1, 2), second=(0, 1))
+    spec = DerivSpec(first=(0, 1, 2), laplacian=(0, 1))  # viscous term: u_xx + u_yy only
     domain = {"x": (0.0, 1.0), "y": (0.0, 1.0), "t": (0.0, 1.0)}
     param_range = {"nu": (1e-4, 1e-3)}
 
@@ -44,7 +44,8 @@ class Burgers2D(PDE):
     def residual_from_jet(self, jet: Jet, points: torch.Tensor) -> torch.Tensor:
         uv = jet.u
         adv = uv[..., 0:1] * jet.d1[0] + uv[..., 1:2] * jet.d1[1]
-        return jet.d1[2] + adv - self.nu * (jet.d2[0] + jet.d2[1])
+        lap = jet.lap if jet.lap is not None else jet.d2[0] + jet.d2[1]
+        return jet.d1[2] + adv - self.nu * lap
 
     def _solution(self, points: torch.Tensor) -> torch.Tensor:
         f = _front(points, self.nu)
