@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 import torch  # noqa: E402
 
-from pinnlab.engine import DerivSpec, jet_autograd, mlp_forward  # noqa: E402
 from pinnlab.hyperlr import HyperLRPINN, cdr_points, stack_cdr, task_losses  # noqa: E402
 from pinnlab.pdes import CDR  # noqa: E402
 
@@ -51,20 +50,12 @@ def make(n_points: int, seed: int = 0):
 
 
 def losses_of_one(model, i, pts, autograd: bool):
-    """Task ``i``'s three mean squares with the engine (one-task pass) or nested autograd."""
+    """Task ``i``'s three mean squares: a one-task pass with the forward engine or nested autograd."""
     mu = model.as_mu([BETAS[i]])
     layers = model.layers(mu)  # W [1, 50, 50]
     layers = [(W[0] if W.dim() == 3 else W, b[0] if b.dim() == 2 else b) for W, b in layers]
-    x = pts.collocation[i]
-    if autograd:
-        jet = jet_autograd(lambda p: mlp_forward(layers, p), x, DerivSpec(first=(0, 1)))
-        res = (jet.d1[1] + BETAS[i] * jet.d1[0]).pow(2).mean()
-        n0 = pts.ic.shape[0]
-        out = mlp_forward(layers, torch.cat([pts.ic, pts.bc]))
-        nb = (out.shape[0] - n0) // 2
-        return res + (out[:n0] - pts.ic_values).pow(2).mean() + (out[n0:n0 + nb] - out[n0 + nb:]).pow(2).mean()
-    one = pts.take(i)  # this task's [N, 2] points: the plain single-network path of the engine
-    terms = task_losses(layers, CDR(BETAS[i]), one, method="forward")
+    one = pts.take(i)  # this task's [N, 2] points: the plain single-network path
+    terms = task_losses(layers, CDR(BETAS[i]), one, method="autograd" if autograd else "forward")
     return sum(terms.values())
 
 

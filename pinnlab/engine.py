@@ -215,8 +215,7 @@ def mlp_forward(layers: Sequence[tuple[Tensor, Tensor]], x: Tensor, activation: 
         if T is None:
             return _forward_no_graph(layers, x, activation)
         if x.device.type != "cpu":
-            with torch.no_grad():
-                return _forward_graph(layers, x, act)
+            return _forward_graph(layers, x, act)
         out = x.new_empty(T, x.shape[-2], layers[-1][0].shape[-2])
         for i in range(T):
             _forward_no_graph([(_at(W, i, 2), _at(b, i, 1)) for W, b in layers], _at(x, i, 2), activation, out[i])

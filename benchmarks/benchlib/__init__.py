@@ -254,35 +254,6 @@ def count_flops(fn: Callable[[], object]) -> Optional[int]:
         return None
 
 
-def matmul_peak(n: int = 2048, repeat: int = 15) -> dict:
-    """float32 ``torch.mm`` of two ``n × n`` matrices: median and best GFLOP/s over ``repeat`` calls."""
-    import torch
-
-    g = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=g)
-    b = torch.randn(n, n, generator=g)
-    out = torch.empty(n, n)
-    for _ in range(2):
-        torch.mm(a, b, out=out)
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        torch.mm(a, b, out=out)
-        ts.append(time.perf_counter() - t0)
-    flops = 2.0 * n**3
-    return {"n": n, "repeat": repeat, "median_gflops": flops / statistics.median(ts) / 1e9,
-            "best_gflops": flops / min(ts) / 1e9}
-
-
-def peak_gflops(quick: bool = False) -> float:
-    """The machine's matmul peak (GFLOP/s) for the ``% of peak`` columns.
-
-    Measured now, in this process, so it sees the same load as the numbers it divides
-    (best of the calls: the peak is what the cores deliver when they are free).
-    """
-    return matmul_peak(n=1536 if quick else 2048, repeat=6 if quick else 12)["best_gflops"]
-
-
 def fmt(x, spec: str = ".1f") -> str:
     if x is None:
         return "—"
