@@ -33,8 +33,8 @@ from tqdm.auto import tqdm
 from .config import Config
 from .engine import Jet, mlp_forward, mlp_jet
 from .pdes.base import PDE
-from .train import (TERMS, Points, _save_atomic, check_schedule, lbfgs_chunks, load_checkpoint, lr_at, sample_points,
-                    total_loss)
+from .train import (NONFINITE_LBFGS, TERMS, Points, _save_atomic, check_schedule, lbfgs_polish, load_checkpoint, lr_at,
+                    sample_points, total_loss)
 
 Tensor = torch.Tensor
 
@@ -430,30 +430,21 @@ def fit_tasks(
 
 
 def _lbfgs_joint(model, spde, points, weights, iters, float64, res, cfg, desc) -> None:
-    """L-BFGS on the loss summed over tasks (:func:`pinnlab.train.lbfgs_chunks`); restores the
+    """L-BFGS on the loss summed over tasks (:func:`pinnlab.train.lbfgs_polish`); restores the
     start on a non-finite loss. Tasks that ended in ``"nonfinite"`` keep their parameters (their
     terms are left out).
     """
-    dtype = next(model.parameters()).dtype
-    if float64:
-        model.double()
-        points = points.to(dtype=torch.float64)
     keep = torch.tensor([s != "nonfinite" for s in res.status], device=points.collocation.device)
-    start_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
-    def loss_fn():
-        per_task = total_loss(task_loss_terms(model, spde, points), weights)
+    def loss_of(pts: Points) -> torch.Tensor:
+        per_task = total_loss(task_loss_terms(model, spde, pts), weights)
         return torch.where(keep, per_task, torch.zeros_like(per_task)).sum()
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    for done, loss in lbfgs_chunks(params, loss_fn, iters, desc=desc, progress=cfg.progress):
-        if not math.isfinite(loss):
-            model.load_state_dict(start_state)
-            res.message = (res.message + "; " if res.message else "") + \
-                "L-BFGS hit a non-finite loss; parameters from before L-BFGS restored"
-            warnings.warn(res.message, RuntimeWarning, stacklevel=3)
-            break
+    def record(done: int, loss: float) -> None:
         res.lbfgs["iter"].append(res.loop_epochs + done)
         res.lbfgs["loss"].append(loss)
-    if float64:
-        model.to(dtype)
+
+    if not lbfgs_polish(model, loss_of, points, iters, float64=float64, desc=desc, progress=cfg.progress,
+                        record=record):
+        res.message = (res.message + "; " if res.message else "") + NONFINITE_LBFGS
+        warnings.warn(res.message, RuntimeWarning, stacklevel=3)

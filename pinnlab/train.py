@@ -350,21 +350,43 @@ def lr_at(epoch: int, lr: float, gamma: float, decay_every: int, min_lr: float) 
     return max(min_lr, lr * gamma ** (epoch // decay_every))
 
 
-def _lbfgs(model, pde, points, weights, iters, float64, res, cfg, desc) -> None:
-    """L-BFGS polish (:func:`lbfgs_chunks`); restores the start on NaN."""
+NONFINITE_LBFGS = "L-BFGS hit a non-finite loss; parameters from before L-BFGS restored"
+
+
+def lbfgs_polish(model: torch.nn.Module, loss_of: Callable[[Points], Tensor], points: Points, iters: int, *,
+                 float64: bool, desc: str, progress: bool,
+                 record: Callable[[int, float], None]) -> bool:
+    """L-BFGS on ``loss_of(points)`` over ``model``'s trainable parameters (:func:`lbfgs_chunks`).
+
+    With ``float64`` the model and points are promoted for the polish and the model is cast back
+    afterwards. ``record(iterations done, loss)`` is called after each finite chunk. Returns
+    ``False`` when a loss turned non-finite: the parameters from before L-BFGS are restored.
+    """
     dtype = next(model.parameters()).dtype
     if float64:
         model.double()
         points = points.to(dtype=torch.float64)
     start_state = _state(model)
-    for done, loss in lbfgs_chunks(model.parameters(), lambda: total_loss(loss_terms(model, pde, points), weights),
-                                   iters, desc=desc, progress=cfg.progress):
+    ok = True
+    params = [p for p in model.parameters() if p.requires_grad]
+    for done, loss in lbfgs_chunks(params, lambda: loss_of(points), iters, desc=desc, progress=progress):
         if not math.isfinite(loss):
             model.load_state_dict(start_state)
-            res.message = "L-BFGS hit a non-finite loss; parameters from before L-BFGS restored"
-            warnings.warn(res.message, RuntimeWarning, stacklevel=3)
+            ok = False
             break
-        res.history["lbfgs_epoch"].append(res.epochs + done)
-        res.history["lbfgs_loss"].append(loss)
+        record(done, loss)
     if float64:
         model.to(dtype)
+    return ok
+
+
+def _lbfgs(model, pde, points, weights, iters, float64, res, cfg, desc) -> None:
+    """L-BFGS polish of :func:`fit` (:func:`lbfgs_polish`); restores the start on NaN."""
+    def record(done: int, loss: float) -> None:
+        res.history["lbfgs_epoch"].append(res.epochs + done)
+        res.history["lbfgs_loss"].append(loss)
+
+    if not lbfgs_polish(model, lambda pts: total_loss(loss_terms(model, pde, pts), weights), points, iters,
+                        float64=float64, desc=desc, progress=cfg.progress, record=record):
+        res.message = NONFINITE_LBFGS
+        warnings.warn(res.message, RuntimeWarning, stacklevel=3)

@@ -150,3 +150,27 @@ def test_lbfgs_chunks_go_on_when_a_chunk_runs_out_of_evaluations():
                               desc="rosenbrock", progress=False, chunk=3))
     assert steps[-1][1] < 1e-12 and torch.allclose(x.detach(), torch.ones(2, dtype=torch.float64), atol=1e-6)
     assert len(steps) > 3 and all(b[0] > a[0] for a, b in zip(steps, steps[1:]))
+
+
+def test_lbfgs_polish_restores_the_start_on_a_non_finite_loss():
+    """A loss that turns to NaN mid-polish: ``lbfgs_polish`` reports it and puts back the parameters
+    from before L-BFGS (float32 again after a float64 polish)."""
+    from pinnlab.train import Points, lbfgs_polish
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    pts = Points(collocation=torch.rand(64, 2))
+    calls, seen = [], []
+
+    def loss_of(p: Points) -> torch.Tensor:  # a fit that takes more than one chunk; NaN after the first
+        calls.append(p.collocation.dtype)
+        x = p.collocation
+        loss = (model(x)[:, 0] - torch.sin(6 * x[:, 0]) * torch.cos(6 * x[:, 1])).pow(2).mean()
+        return loss * float("nan") if seen else loss
+
+    ok = lbfgs_polish(model, loss_of, pts, 200, float64=True, desc="nan", progress=False,
+                      record=lambda done, loss: seen.append(loss))
+    assert not ok and calls[0] == torch.float64 and seen and all(math.isfinite(v) for v in seen)
+    assert all(torch.equal(v, start[k]) for k, v in model.state_dict().items())
+    assert next(model.parameters()).dtype == torch.float32
