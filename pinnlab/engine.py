@@ -63,6 +63,16 @@ class Jet:
     d2: dict[int, Tensor] = field(default_factory=dict)
     lap: Optional[Tensor] = None
 
+    def laplacian(self, coords: Sequence[int] = (0, 1)) -> Tensor:
+        """``Σ_{i ∈ coords} ∂²u/∂x_i²``: the Laplacian block when the jet has one, else the sum of the
+        pure second derivatives (a jet from a spec with ``second=coords``, e.g. nested autograd)."""
+        if self.lap is not None:
+            return self.lap
+        out = self.d2[coords[0]]
+        for i in coords[1:]:
+            out = out + self.d2[i]
+        return out
+
 
 @dataclass(frozen=True)
 class DerivSpec:

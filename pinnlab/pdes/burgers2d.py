@@ -44,7 +44,7 @@ class Burgers2D(PDE):
     def residual_from_jet(self, jet: Jet, points: torch.Tensor) -> torch.Tensor:
         uv = jet.u
         adv = uv[..., 0:1] * jet.d1[0] + uv[..., 1:2] * jet.d1[1]
-        lap = jet.lap if jet.lap is not None else jet.d2[0] + jet.d2[1]
+        lap = jet.laplacian((0, 1))
         return jet.d1[2] + adv - self.nu * lap
 
     def _solution(self, points: torch.Tensor) -> torch.Tensor:

@@ -48,7 +48,7 @@ class Kovasznay(PDE):
     def residual_from_jet(self, jet: Jet, points: torch.Tensor) -> torch.Tensor:
         u, v = jet.u[..., 0:1], jet.u[..., 1:2]
         ux, uy = jet.d1[0], jet.d1[1]  # columns (u_x, v_x, p_x), (u_y, v_y, p_y)
-        lap = jet.lap if jet.lap is not None else jet.d2[0] + jet.d2[1]
+        lap = jet.laplacian((0, 1))
         mom = u * ux[..., 0:2] + v * uy[..., 0:2] + torch.cat([ux[..., 2:3], uy[..., 2:3]], -1) - lap[..., 0:2] / self.Re
         return torch.cat([ux[..., 0:1] + uy[..., 1:2], mom], -1)
 
